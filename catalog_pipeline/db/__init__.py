@@ -1,0 +1,1 @@
+"""The catalog database: schema, engine, archive, diff-and-load, and query helpers."""

@@ -1,0 +1,222 @@
+"""Diff a provider's normalized frame against the catalog and apply it in one transaction.
+
+Only rows whose content changed are written, so an unchanged re-sync writes nothing but the
+provider's `last_synced_at`. A model the provider no longer lists is deactivated, never deleted;
+one that comes back is reactivated. The provider row is locked first (PostgreSQL `FOR UPDATE`,
+SQLite `BEGIN IMMEDIATE`), so two loads of one provider serialize and each diffs against the
+other's committed result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from catalog_pipeline.pipeline.records import MODEL_COLUMNS, frame_to_rows
+from catalog_pipeline.pipeline.spec import ProviderSpec
+
+from .jsonable import jsonable
+from .schema import models, providers
+
+CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
+SHRINK_GUARD_RATIO = 0.5
+_CHUNK = 5000
+
+
+class ShrinkGuardError(Exception):
+    """The provider listed far fewer models than are active: probably a partial or broken answer."""
+
+
+@dataclass
+class CatalogDiff:
+    added: list[str] = field(default_factory=list)
+    updated: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # id -> field -> [old, new]
+    reactivated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "reactivated": len(self.reactivated),
+            "deactivated": len(self.deactivated),
+            "unchanged": self.unchanged,
+        }
+
+
+@dataclass
+class LoadReport:
+    provider_id: int | None
+    diff: CatalogDiff
+    dry_run: bool
+    synced_at: datetime
+
+
+def load_provider_models(
+    engine: Engine, spec: ProviderSpec, frame: pd.DataFrame, *, dry_run: bool = False, force: bool = False
+) -> LoadReport:
+    """Apply `frame` as the provider's complete current list. Raises ShrinkGuardError unless `force`."""
+    now = datetime.now(timezone.utc)
+    incoming = {row["provider_model_id"]: _canonical(row) for row in frame_to_rows(frame)}
+    conn = engine.connect()
+    transaction = conn.begin()
+    try:
+        provider_id, last_synced_at = _lock_provider(conn, spec, now)
+        existing = _existing_models(conn, provider_id)
+        diff, plan = _diff(existing, incoming, now)
+        active_before = sum(1 for row in existing.values() if row["is_active"])
+        listed_active = sum(1 for row in incoming.values() if row["is_active"])
+        if not force and active_before and listed_active < active_before * SHRINK_GUARD_RATIO:
+            raise ShrinkGuardError(
+                f"{spec.slug} listed {listed_active} active models but {active_before} are active in the"
+                f" catalog (less than {SHRINK_GUARD_RATIO:.0%}); nothing was deactivated."
+                " If the provider really dropped them, re-run with force."
+            )
+        if dry_run:
+            transaction.rollback()
+            return LoadReport(provider_id=provider_id, diff=diff, dry_run=True, synced_at=now)
+        _apply(conn, provider_id, plan, now, last_synced_at)
+        conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
+        transaction.commit()
+        return LoadReport(provider_id=provider_id, diff=diff, dry_run=False, synced_at=now)
+    except BaseException:
+        if transaction.is_active:
+            transaction.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def _canonical(row: dict[str, Any]) -> dict[str, Any]:
+    row["metadata"] = jsonable(row["metadata"] or {})
+    for column in ("input_modalities", "output_modalities"):
+        row[column] = jsonable(row[column])
+    return row
+
+
+def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None]:
+    """Insert or refresh the provider row and lock it for this transaction."""
+    described = {
+        "name": spec.name,
+        "base_url": spec.base_url,
+        "api_key_env_var": spec.api_key_env_var,
+        "kind": spec.kind,
+        "is_active": True,
+    }
+    query = select(providers).where(providers.c.slug == spec.slug)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        provider_id = conn.execute(
+            insert(providers)
+            .values(slug=spec.slug, created_at=now, updated_at=now, **described)
+            .returning(providers.c.id)
+        ).scalar_one()
+        return provider_id, None
+    changed = {key: value for key, value in described.items() if row[key] != value}
+    if changed:
+        conn.execute(update(providers).where(providers.c.id == row["id"]).values(updated_at=now, **changed))
+    return row["id"], row["last_synced_at"]
+
+
+def _existing_models(conn: Connection, provider_id: int) -> dict[str, dict[str, Any]]:
+    columns = [models.c.id, models.c.provider_model_id, models.c.deactivated_at, *(models.c[c] for c in CONTENT_COLUMNS)]
+    result = conn.execute(select(*columns).where(models.c.provider_id == provider_id))
+    return {row["provider_model_id"]: dict(row) for row in result.mappings()}
+
+
+@dataclass
+class _Plan:
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    deactivate_ids: list[int] = field(default_factory=list)  # no longer listed
+
+
+def _diff(
+    existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]], now: datetime
+) -> tuple[CatalogDiff, _Plan]:
+    diff, plan = CatalogDiff(), _Plan()
+    for model_id, new in incoming.items():
+        old = existing.get(model_id)
+        if old is None:
+            diff.added.append(model_id)
+            plan.inserts.append(new)
+            continue
+        changes = {c: [_shown(old[c]), _shown(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
+        if not changes:
+            diff.unchanged += 1
+            continue
+        if not old["is_active"] and new["is_active"]:
+            diff.reactivated.append(model_id)
+        if set(changes) != {"is_active"} or model_id not in diff.reactivated:
+            diff.updated[model_id] = changes
+        # Listed but marked inactive by the provider: deactivated now, or still since then.
+        deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
+        plan.updates.append({"_id": old["id"], "_deactivated_at": deactivated_at, **new})
+    for model_id, old in existing.items():
+        if model_id not in incoming and old["is_active"]:
+            diff.deactivated.append(model_id)
+            plan.deactivate_ids.append(old["id"])
+    return diff, plan
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old is None or new is None:
+        return old is None and new is None
+    if isinstance(old, Decimal) or isinstance(new, Decimal):
+        return Decimal(old) == Decimal(new)
+    return old == new
+
+
+def _shown(value: Any) -> Any:
+    return jsonable(value)
+
+
+def _apply(conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_synced_at: datetime | None) -> None:
+    if plan.inserts:
+        rows = [
+            {
+                **row,
+                "provider_id": provider_id,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "deactivated_at": None if row["is_active"] else now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for row in plan.inserts
+        ]
+        for start in range(0, len(rows), _CHUNK):
+            conn.execute(insert(models), rows[start : start + _CHUNK])
+    if plan.updates:
+        statement = (
+            update(models)
+            .where(models.c.id == bindparam("_id"))
+            .values(
+                {c: bindparam(f"v_{c}") for c in CONTENT_COLUMNS}
+                | {"updated_at": now, "last_seen_at": now, "deactivated_at": bindparam("v_deactivated_at")}
+            )
+        )
+        params = [
+            {"_id": row["_id"], "v_deactivated_at": row["_deactivated_at"], **{f"v_{c}": row[c] for c in CONTENT_COLUMNS}}
+            for row in plan.updates
+        ]
+        for start in range(0, len(params), _CHUNK):
+            conn.execute(statement, params[start : start + _CHUNK])
+    # The last sync that still listed these models is the provider's previous one.
+    seen_until = last_synced_at or now
+    for start in range(0, len(plan.deactivate_ids), _CHUNK):
+        chunk = plan.deactivate_ids[start : start + _CHUNK]
+        conn.execute(
+            update(models)
+            .where(models.c.id.in_(chunk))
+            .values(is_active=False, deactivated_at=now, updated_at=now, last_seen_at=seen_until)
+        )
+

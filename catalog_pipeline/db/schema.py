@@ -1,0 +1,122 @@
+"""Catalog schema (SQLAlchemy Core), identical on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Index,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+from catalog_pipeline.pipeline.money import to_fixed_point
+
+
+class ExactDecimal(TypeDecorator):
+    """NUMERIC on PostgreSQL; fixed-point TEXT on SQLite, whose NUMERIC would store a float."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect):
+        if value is None:
+            return None
+        value = value if isinstance(value, Decimal) else Decimal(str(value))
+        return to_fixed_point(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect):
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+metadata_obj = MetaData()
+
+providers = Table(
+    "providers",
+    metadata_obj,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("api_key_env_var", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("last_synced_at", Timestamp),
+)
+
+models = Table(
+    "models",
+    metadata_obj,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
+    Column("provider_model_id", Text, nullable=False),
+    Column("model_name", Text),
+    Column("description", Text),
+    Column("pricing_prompt", ExactDecimal),
+    Column("pricing_completion", ExactDecimal),
+    Column("pricing_image", ExactDecimal),
+    Column("pricing_request", ExactDecimal),
+    Column("pricing_cache_read", ExactDecimal),
+    Column("pricing_cache_write", ExactDecimal),
+    Column("context_length", BigInteger),
+    Column("max_output_tokens", BigInteger),
+    Column("modality", String(128)),
+    Column("input_modalities", JSONType),
+    Column("output_modalities", JSONType),
+    Column("supports_streaming", Boolean),
+    Column("supports_function_calling", Boolean),
+    Column("supports_vision", Boolean),
+    Column("supports_reasoning", Boolean),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("health_status", String(32)),
+    Column("first_seen_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("deactivated_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("metadata", JSONType, nullable=False),
+    UniqueConstraint("provider_id", "provider_model_id", name="uq_models_provider_model"),
+)
+Index("ix_models_provider_active", models.c.provider_id, models.c.is_active)
+
+# Every fetched model list, as received, so any sync can be re-derived without the provider.
+raw_model_lists = Table(
+    "raw_model_lists",
+    metadata_obj,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider_slug", String(64), nullable=False),
+    Column("fetched_at", Timestamp, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("page_count", Integer, nullable=False),
+    Column("byte_size", BigInteger, nullable=False),
+    Column("run_id", String(64)),
+    Column("pages_gzip", LargeBinary, nullable=False),
+)
+Index("ix_raw_model_lists_provider_time", raw_model_lists.c.provider_slug, raw_model_lists.c.id)

@@ -1,0 +1,1 @@
+"""Dagster definitions of the catalog: partitions, resources, assets, checks, schedules."""

@@ -1,0 +1,124 @@
+"""The three catalog assets, one partition per provider:
+
+raw_models (fetch + archive) -> normalized_models (one fixed-schema frame) -> model_catalog (diff + upsert).
+"""
+
+
+import dagster as dg
+import pandas as pd
+from sqlalchemy import Engine
+
+from catalog_pipeline.db.archive import archive_pages, latest_archive
+from catalog_pipeline.db.load import ShrinkGuardError, load_provider_models
+from catalog_pipeline.pipeline.http import ProviderFetchError
+from catalog_pipeline.pipeline.normalize import extract_entries, normalize
+from catalog_pipeline.providers import adapter_for
+
+from .partitions import provider_partitions
+from .reporting import diff_metadata, sync_message
+from .resources import CatalogDatabase, ProviderApis
+
+GROUP = "model_catalog"
+MAX_LISTED_REASONS = 200
+
+
+class SyncConfig(dg.Config):
+    dry_run: bool = False  # compute and report the diff; write nothing
+    force: bool = False  # apply even if the shrink guard would refuse (one run only)
+
+
+@dg.asset(
+    partitions_def=provider_partitions,
+    group_name=GROUP,
+    kinds={"python"},
+    description="The provider's model list as fetched, archived with fetch time and content hash.",
+)
+def raw_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase, provider_apis: ProviderApis) -> dg.MaterializeResult:
+    module = adapter_for(context.partition_key)
+    spec = module.SPEC
+    if reason := spec.missing_key_reason():
+        raise dg.Failure(description=f"skipped: {reason}", metadata={"skipped_reason": reason})
+    try:
+        with provider_apis.client_for(spec) as http:
+            pages = module.fetch(http)
+            fetched = sum(len(extract_entries(page.payload, spec.list_path, url=page.url)) for page in pages)
+    except ProviderFetchError as exc:
+        raise dg.Failure(description=f"{spec.slug}: {exc}") from None
+    with catalog_db.engine().begin() as conn:
+        archived = archive_pages(conn, spec.slug, pages, context.run_id)
+    return dg.MaterializeResult(
+        metadata={
+            "fetched": fetched,
+            "pages": archived.page_count,
+            "bytes": archived.byte_size,
+            "content_sha256": archived.content_sha256,
+            "archive_id": archived.id,
+            "source_url": dg.MetadataValue.url(pages[0].url),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=provider_partitions,
+    group_name=GROUP,
+    kinds={"pandas"},
+    deps=[raw_models],
+    description="The newest archived list, normalized by the provider's adapter to the catalog schema (USD per token).",
+)
+def normalized_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase) -> dg.Output[pd.DataFrame]:
+    module = adapter_for(context.partition_key)
+    with catalog_db.engine().connect() as conn:
+        archived = latest_archive(conn, module.SPEC.slug)
+    if archived is None:
+        raise dg.Failure(description=f"{module.SPEC.slug}: no archived model list yet; materialize raw_models first")
+    try:
+        result = normalize(archived.pages, module.SPEC.list_path, module.transform)
+    except ProviderFetchError as exc:
+        raise dg.Failure(description=f"{module.SPEC.slug}: {exc}") from None
+    frame = result.frame
+    frame.attrs.update(fetched=result.fetched, skipped=result.skipped, archive_id=archived.id)
+    return dg.Output(
+        frame,
+        metadata={
+            "fetched": result.fetched,
+            "transformed": len(frame),
+            "skipped": len(result.skipped),
+            "skipped_reasons": dg.MetadataValue.json(result.skipped[:MAX_LISTED_REASONS]),
+            "archive_id": archived.id,
+            "fetched_at": archived.fetched_at.isoformat(),
+            "dagster/row_count": len(frame),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=provider_partitions,
+    group_name=GROUP,
+    kinds={"sqlite", "postgres"},
+    description="The provider's rows in `providers` / `models`, upserted in one transaction.",
+)
+def model_catalog(
+    context: dg.AssetExecutionContext, config: SyncConfig, normalized_models: pd.DataFrame, catalog_db: CatalogDatabase
+) -> dg.MaterializeResult:
+    spec = adapter_for(context.partition_key).SPEC
+    try:
+        report = load_provider_models(catalog_db.engine(), spec, normalized_models, dry_run=config.dry_run, force=config.force)
+    except ShrinkGuardError as exc:
+        raise dg.Failure(description=str(exc), metadata={"shrink_guard": True}) from None
+    fetched = normalized_models.attrs.get("fetched", len(normalized_models))
+    skipped = normalized_models.attrs.get("skipped", [])
+    message = sync_message(spec.slug, len(normalized_models), fetched, len(skipped), dry_run=config.dry_run)
+    context.log.info(message)
+    return dg.MaterializeResult(
+        metadata={
+            "message": message,
+            "provider_id": report.provider_id,
+            "dry_run": config.dry_run,
+            "fetched": fetched,
+            "transformed": len(normalized_models),
+            "skipped": len(skipped),
+            "skipped_reasons": dg.MetadataValue.json(skipped[:MAX_LISTED_REASONS]),
+            **report.diff.counts(),
+            "diff": dg.MetadataValue.json(diff_metadata(report.diff)),
+        }
+    )

@@ -1,0 +1,56 @@
+"""Resources: the catalog database and the provider APIs (HTTP policy)."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy import Engine
+
+from catalog_pipeline.db.engine import catalog_engine, resolve_database_url
+from catalog_pipeline.pipeline.http import HttpPolicy, ProviderHttp
+from catalog_pipeline.pipeline.spec import ProviderSpec
+
+
+class CatalogDatabase(dg.ConfigurableResource):
+    """The catalog. `url` unset: `CATALOG_DATABASE_URL`, else a SQLite file in ~/.model-catalog-sync."""
+
+    url: str | None = Field(default=None, description="SQLAlchemy URL of the catalog database")
+
+    def engine(self) -> Engine:
+        return catalog_engine(self.url)
+
+    def describe(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(resolve_database_url(self.url)).render_as_string(hide_password=True)
+
+
+class ProviderApis(dg.ConfigurableResource):
+    """HTTP policy for provider model-list calls. Keys and base URLs come from each provider's
+    `<SLUG>_API_KEY` / `<SLUG>_BASE_URL`, read when a run starts (never at import)."""
+
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 60.0
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    backoff_initial_seconds: float = 1.0
+    backoff_max_seconds: float = 30.0
+    retry_budget_seconds: float = 180.0
+
+    def policy(self) -> HttpPolicy:
+        return HttpPolicy(
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds,
+            max_attempts=self.max_attempts,
+            backoff_initial=self.backoff_initial_seconds,
+            backoff_max=self.backoff_max_seconds,
+            total_budget=self.retry_budget_seconds,
+        )
+
+    def client_for(self, spec: ProviderSpec) -> ProviderHttp:
+        key = spec.api_key()
+        return ProviderHttp(
+            base_url=spec.resolved_base_url(),
+            headers=spec.auth_headers(),
+            policy=self.policy(),
+            secrets=(key,) if key else (),
+        )

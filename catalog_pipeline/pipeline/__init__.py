@@ -1,0 +1,1 @@
+"""Provider-independent machinery: HTTP policy, money, the normalized frame, validation."""

@@ -1,0 +1,72 @@
+"""Paging styles shared by adapters: each returns every page of a model list."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .http import FetchedPage, ProviderFetchError, ProviderHttp
+
+MAX_PAGES = 1000
+
+NextRequest = Callable[[FetchedPage, dict[str, Any]], "tuple[str, dict[str, Any]] | None"]
+
+
+def fetch_pages(
+    http: ProviderHttp, path: str, params: dict[str, Any] | None, next_request: NextRequest
+) -> list[FetchedPage]:
+    """GET `path`, then whatever `next_request(page, params)` names, until it returns None."""
+    pages: list[FetchedPage] = []
+    request: tuple[str, dict[str, Any]] | None = (path, dict(params or {}))
+    seen: set[str] = set()
+    while request is not None:
+        target, query = request
+        marker = http.url_for(target) + "?" + repr(sorted(query.items()))
+        if marker in seen:
+            raise ProviderFetchError(f"paging loop: {http.url_for(target)} asked for the same page twice")
+        if len(pages) >= MAX_PAGES:
+            raise ProviderFetchError(f"paging stopped after {MAX_PAGES} pages of {http.url_for(path)}")
+        seen.add(marker)
+        page = http.get_json(target, query)
+        pages.append(page)
+        request = next_request(page, query)
+    return pages
+
+
+def single_page(page: FetchedPage, params: dict[str, Any]) -> None:
+    return None
+
+
+def by_next_link(link_of: Callable[[Any], Any]) -> NextRequest:
+    """Follow a next-page URL or path found in the payload (absent/empty = last page)."""
+
+    def next_request(page: FetchedPage, params: dict[str, Any]):
+        link = link_of(page.payload) if isinstance(page.payload, dict) else None
+        if not link or not isinstance(link, str):
+            return None
+        return link, {}
+
+    return next_request
+
+
+def by_cursor(cursor_of: Callable[[Any], Any], cursor_param: str) -> NextRequest:
+    """Pass the payload's cursor/token back as `cursor_param` until it is empty."""
+
+    def next_request(page: FetchedPage, params: dict[str, Any]):
+        cursor = cursor_of(page.payload) if isinstance(page.payload, dict) else None
+        if not cursor or not isinstance(cursor, str):
+            return None
+        return page.url.split("?", 1)[0], {**params, cursor_param: cursor}
+
+    return next_request
+
+
+def by_offset(items_of: Callable[[Any], Any], *, offset_param: str, limit: int) -> NextRequest:
+    """Advance `offset_param` by `limit` while a page comes back full."""
+
+    def next_request(page: FetchedPage, params: dict[str, Any]):
+        items = items_of(page.payload) if isinstance(page.payload, dict) else None
+        if not isinstance(items, list) or len(items) < limit:
+            return None
+        return page.url.split("?", 1)[0], {**params, offset_param: int(params.get(offset_param, 0)) + limit}
+
+    return next_request

@@ -1,0 +1,101 @@
+"""The one normalized shape every adapter produces, and the pandas frame built from it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+
+class SkipModel(Exception):
+    """Raised by an adapter's `transform` for an entry that cannot become a catalog row."""
+
+
+@dataclass
+class ModelRecord:
+    """One model as the catalog stores it. Prices: USD per token (image / request: per unit)."""
+
+    provider_model_id: str
+    model_name: str | None = None
+    description: str | None = None
+    pricing_prompt: Decimal | None = None
+    pricing_completion: Decimal | None = None
+    pricing_image: Decimal | None = None
+    pricing_request: Decimal | None = None
+    pricing_cache_read: Decimal | None = None
+    pricing_cache_write: Decimal | None = None
+    context_length: int | None = None
+    max_output_tokens: int | None = None
+    modality: str | None = None
+    input_modalities: list[str] | None = None
+    output_modalities: list[str] | None = None
+    supports_streaming: bool | None = None
+    supports_function_calling: bool | None = None
+    supports_vision: bool | None = None
+    supports_reasoning: bool | None = None
+    is_active: bool = True
+    health_status: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+PRICE_COLUMNS = (
+    "pricing_prompt",
+    "pricing_completion",
+    "pricing_image",
+    "pricing_request",
+    "pricing_cache_read",
+    "pricing_cache_write",
+)
+
+# Column -> pandas dtype of the normalized frame, identical for every provider.
+MODEL_FRAME_DTYPES: dict[str, str] = {
+    "provider_model_id": "string",
+    "model_name": "string",
+    "description": "string",
+    **{column: "object" for column in PRICE_COLUMNS},  # Decimal or None
+    "context_length": "Int64",
+    "max_output_tokens": "Int64",
+    "modality": "string",
+    "input_modalities": "object",
+    "output_modalities": "object",
+    "supports_streaming": "boolean",
+    "supports_function_calling": "boolean",
+    "supports_vision": "boolean",
+    "supports_reasoning": "boolean",
+    "is_active": "boolean",
+    "health_status": "string",
+    "metadata": "object",
+}
+MODEL_COLUMNS = tuple(MODEL_FRAME_DTYPES)
+assert MODEL_COLUMNS == tuple(f.name for f in fields(ModelRecord))
+
+
+def records_to_frame(records: list[ModelRecord]) -> pd.DataFrame:
+    data = {column: [getattr(r, column) for r in records] for column in MODEL_COLUMNS}
+    frame = pd.DataFrame(data, columns=list(MODEL_COLUMNS))
+    return frame.astype(MODEL_FRAME_DTYPES)
+
+
+def frame_to_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Plain Python values (None for NA) in catalog column order."""
+    columns = {}
+    for column in MODEL_COLUMNS:
+        series = frame[column]
+        columns[column] = [None if _is_missing(v) else _plain(v) for v in series.tolist()]
+    return [dict(zip(MODEL_COLUMNS, values)) for values in zip(*columns.values())] if len(frame) else []
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str, Decimal)):
+        return value.item()  # numpy scalar
+    return value
+
+
+def record_as_dict(record: ModelRecord) -> dict[str, Any]:
+    return asdict(record)

@@ -1,0 +1,57 @@
+"""DeepInfra: OpenAI-style `GET /models` under /v1/openai, prices in USD per 1M tokens.
+
+Entries with `"metadata": null` (image, audio, embedding models) carry no price or context and
+are stored with NULLs. No display name, tool flag or deprecation field in this list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
+from catalog_pipeline.pipeline.modalities import flag_in, string_list
+from catalog_pipeline.pipeline.money import per_million_tokens
+from catalog_pipeline.pipeline.paging import fetch_pages, single_page
+from catalog_pipeline.pipeline.records import ModelRecord
+from catalog_pipeline.pipeline.spec import ProviderSpec
+
+SPEC = ProviderSpec(
+    slug="deepinfra",
+    name="DeepInfra",
+    base_url="https://api.deepinfra.com/v1/openai",
+    kind="text",
+    key_required=True,
+    endpoint="GET /models",
+    price_unit="USD per 1M tokens, JSON numbers",
+)
+
+
+def fetch(http: ProviderHttp) -> list[FetchedPage]:
+    return fetch_pages(http, "/models", None, single_page)
+
+
+def transform(entry: dict[str, Any]) -> ModelRecord:
+    details = entry.get("metadata")
+    if details is None:
+        return ModelRecord(provider_model_id=entry["id"], metadata={"owned_by": entry.get("owned_by")})
+    if not isinstance(details, dict):
+        raise TypeError(f"metadata is {type(details).__name__}, expected an object or null")
+    pricing = details.get("pricing") or {}
+    tags = string_list(details.get("tags")) or []
+    vision = "vision" in tags
+    return ModelRecord(
+        provider_model_id=entry["id"],
+        description=details.get("description"),
+        # DeepInfra's OpenAI list quotes USD per 1M tokens.
+        pricing_prompt=per_million_tokens(pricing.get("input_tokens"), field="pricing.input_tokens"),
+        pricing_completion=per_million_tokens(pricing.get("output_tokens"), field="pricing.output_tokens"),
+        pricing_cache_read=per_million_tokens(pricing.get("cache_read_tokens"), field="pricing.cache_read_tokens"),
+        context_length=details.get("context_length"),
+        max_output_tokens=details.get("max_tokens"),
+        modality="text+image->text" if vision else "text->text",
+        input_modalities=["text", "image"] if vision else ["text"],
+        output_modalities=["text"],
+        supports_vision=vision,
+        supports_reasoning=flag_in(tags, "reasoning", "reasoning_effort"),
+        metadata={"tags": tags, "owned_by": entry.get("owned_by"), "root": entry.get("root")},
+    )

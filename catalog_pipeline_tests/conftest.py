@@ -1,0 +1,94 @@
+"""Shared fixtures: catalog databases (SQLite and a real PostgreSQL), a loopback HTTP server,
+and provider environments pointed at it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from catalog_pipeline.db.engine import dispose_engines
+from catalog_pipeline.providers import ADAPTERS
+
+from .http_server import FixtureServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "provider-samples"
+
+POSTGRES_ADMIN_URL = os.environ.get("CATALOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# CI sets this so an unreachable PostgreSQL fails the run instead of skipping its tests.
+REQUIRE_POSTGRES = os.environ.get("CATALOG_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_unavailable() -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL} ({str(exc).strip().splitlines()[0]})"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    reason = _postgres_unavailable()
+    if reason:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{reason}; CATALOG_REQUIRE_POSTGRES=1 forbids skipping", pytrace=False)
+        pytest.skip(f"{reason}; set CATALOG_TEST_POSTGRES_URL to run the PostgreSQL tests")
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str):
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"catalog_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(postgres_admin_url).set(drivername="postgresql+psycopg", database=name)
+    yield url.render_as_string(hide_password=False)
+    dispose_engines()
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    yield f"sqlite:///{tmp_path / 'catalog.db'}"
+    dispose_engines()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs against both databases."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+def fixture_server():
+    with FixtureServer() as server:
+        yield server
+
+
+@pytest.fixture
+def provider_env(monkeypatch: pytest.MonkeyPatch, fixture_server: FixtureServer, tmp_path: Path):
+    """Every provider's base URL points at the loopback server under /<slug>; keys are fake."""
+    for slug, module in ADAPTERS.items():
+        monkeypatch.setenv(module.SPEC.base_url_env_var, f"{fixture_server.url}/{slug}")
+        monkeypatch.setenv(module.SPEC.api_key_env_var, f"test-key-{slug}-0123456789")
+    monkeypatch.delenv("CATALOG_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    return fixture_server
+
+
+def shared_sample(name: str) -> Path:
+    path = SHARED_SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared provider samples are only beside the repository)")
+    return path

@@ -1,0 +1,112 @@
+"""A real HTTP server on 127.0.0.1 whose answers each test scripts, route by route."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | str | Any = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (timeouts)
+    drop_after: int | None = None  # close the socket after this many body bytes (reset mid-body)
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+def json_reply(payload: Any, status: int = 200, **headers: str) -> Reply:
+    return Reply(status=status, body=payload, headers={"Content-Type": "application/json", **headers})
+
+
+@dataclass
+class Request:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+class FixtureServer:
+    """`server.route("/v1/models", reply, reply2, ...)`: successive calls get successive replies;
+    the last one repeats. `server.requests` records what arrived."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, list[Reply]] = {}
+        self._lock = threading.Lock()
+        self.requests: list[Request] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = urlsplit(self.path)
+                server._record(Request(parts.path, parse_qs(parts.query), dict(self.headers)))
+                reply = server._next_reply(parts.path)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                body = reply.encoded()
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    if reply.drop_after is not None:
+                        self.wfile.write(body[: reply.drop_after])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def route(self, path: str, *replies: Reply) -> None:
+        with self._lock:
+            self._routes[path] = list(replies)
+
+    def hits(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.path == path)
+
+    def _record(self, request: Request) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _next_reply(self, path: str) -> Reply:
+        with self._lock:
+            replies = self._routes.get(path)
+            if not replies:
+                return json_reply({"error": f"no route for {path}"}, status=404)
+            return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    def __enter__(self) -> "FixtureServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
