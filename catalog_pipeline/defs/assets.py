@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from catalog_pipeline.db.archive import archive_pages, latest_archive
 from catalog_pipeline.db.load import ShrinkGuardError, load_provider_models
 from catalog_pipeline.pipeline.http import ProviderFetchError
-from catalog_pipeline.pipeline.normalize import extract_entries, normalize
+from catalog_pipeline.pipeline.normalize import entries_of, normalize
 from catalog_pipeline.providers import adapter_for
 
 from .partitions import provider_partitions
@@ -41,7 +41,7 @@ def raw_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase, p
     try:
         with provider_apis.client_for(spec) as http:
             pages = module.fetch(http)
-            fetched = sum(len(extract_entries(page.payload, spec.list_path, url=page.url)) for page in pages)
+            fetched = len(entries_of(module, [(page.url, page.payload) for page in pages]))
     except ProviderFetchError as exc:
         raise dg.Failure(description=f"{spec.slug}: {exc}") from None
     with catalog_db.engine().begin() as conn:
@@ -72,7 +72,7 @@ def normalized_models(context: dg.AssetExecutionContext, catalog_db: CatalogData
     if archived is None:
         raise dg.Failure(description=f"{module.SPEC.slug}: no archived model list yet; materialize raw_models first")
     try:
-        result = normalize(archived.pages, module.SPEC.list_path, module.transform)
+        result = normalize(module, archived.pages)
     except ProviderFetchError as exc:
         raise dg.Failure(description=f"{module.SPEC.slug}: {exc}") from None
     frame = result.frame

@@ -8,6 +8,7 @@ what every row must satisfy: a non-empty id, unique within the provider.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
@@ -18,6 +19,7 @@ from .money import InvalidPrice
 from .records import PRICE_COLUMNS, ModelRecord, SkipModel, records_to_frame
 
 Transform = Callable[[dict[str, Any]], "ModelRecord | Iterable[ModelRecord]"]
+Pages = list[tuple[str, Any]]  # (url, decoded JSON) in fetch order
 
 
 class PayloadShapeError(ProviderFetchError):
@@ -50,11 +52,22 @@ def extract_entries(payload: Any, list_path: tuple[str, ...], *, url: str = "") 
     return node
 
 
-def normalize(pages: list[tuple[str, Any]], list_path: tuple[str, ...], transform: Transform) -> NormalizedModels:
-    """`pages` are (url, decoded JSON) pairs in fetch order."""
+def entries_of(adapter: ModuleType, pages: Pages) -> list[Any]:
+    """The model entries of a fetched list: the adapter's own `entries(pages)` when it defines one
+    (e.g. to join a second pricing call), else the list at `SPEC.list_path` of every page."""
+    custom = getattr(adapter, "entries", None)
+    if custom is not None:
+        return custom(pages)
     entries: list[Any] = []
     for url, payload in pages:
-        entries.extend(extract_entries(payload, list_path, url=url))
+        entries.extend(extract_entries(payload, adapter.SPEC.list_path, url=url))
+    return entries
+
+
+def normalize(adapter: ModuleType, pages: Pages) -> NormalizedModels:
+    """Run the adapter's `transform` over every entry; bad entries are skipped with a reason."""
+    entries = entries_of(adapter, pages)
+    transform: Transform = adapter.transform
     records: list[ModelRecord] = []
     skipped: list[str] = []
     seen: set[str] = set()
