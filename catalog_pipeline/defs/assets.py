@@ -39,9 +39,8 @@ def raw_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase, p
     if reason := spec.missing_key_reason():
         raise dg.Failure(description=f"skipped: {reason}", metadata={"skipped_reason": reason})
     try:
-        with provider_apis.client_for(spec) as http:
-            pages = module.fetch(http)
-            fetched = len(entries_of(module, [(page.url, page.payload) for page in pages]))
+        pages = provider_apis.fetch(spec.slug)
+        fetched = len(entries_of(module, [(page.url, page.payload) for page in pages]))
     except ProviderFetchError as exc:
         raise dg.Failure(description=f"{spec.slug}: {exc}") from None
     with catalog_db.engine().begin() as conn:

@@ -7,8 +7,10 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from catalog_pipeline.db.engine import catalog_engine, resolve_database_url
-from catalog_pipeline.pipeline.http import HttpPolicy, ProviderHttp
+from catalog_pipeline.pipeline import prefetch
+from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
 from catalog_pipeline.pipeline.spec import ProviderSpec
+from catalog_pipeline.providers import adapter_for
 
 
 class CatalogDatabase(dg.ConfigurableResource):
@@ -45,6 +47,16 @@ class ProviderApis(dg.ConfigurableResource):
             backoff_max=self.backoff_max_seconds,
             total_budget=self.retry_budget_seconds,
         )
+
+    def fetch(self, slug: str) -> list[FetchedPage]:
+        """Every page of the provider's model list: prefetched by the caller, or fetched now."""
+        future = prefetch.take(slug)
+        return future.result() if future is not None else self.fetch_now(slug)
+
+    def fetch_now(self, slug: str) -> list[FetchedPage]:
+        module = adapter_for(slug)
+        with self.client_for(module.SPEC) as http:
+            return module.fetch(http)
 
     def client_for(self, spec: ProviderSpec) -> ProviderHttp:
         key = spec.api_key()

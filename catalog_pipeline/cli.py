@@ -1,0 +1,111 @@
+"""`sync-models`: sync providers' model lists into the catalog from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR, DEFAULT_DATA_DIR
+from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sync-models",
+        description="Fetch providers' model lists and upsert them into the catalog (one Dagster run per provider).",
+    )
+    parser.add_argument("--providers", nargs="+", metavar="SLUG", help="providers to sync (default: all)")
+    parser.add_argument("--dry-run", action="store_true", help="fetch and diff, write nothing to the catalog")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show Dagster's run logs and the full diff")
+    parser.add_argument("--list-providers", action="store_true", help="list the providers and exit")
+    parser.add_argument("--database-url", help=f"catalog database URL (default: ${DATABASE_URL_ENV_VAR} or a SQLite file)")
+    parser.add_argument("--from-archive", action="store_true", help="re-derive from the newest archived raw lists; call no provider")
+    parser.add_argument("--force", action="store_true", help="apply even when the shrink guard would refuse (this run only)")
+    parser.add_argument("--parallel-fetches", type=int, default=8, metavar="N", help="provider fetches in flight at once (default 8)")
+    return parser
+
+
+def list_providers() -> None:
+    print(f"{'slug':<20} {'name':<20} {'kind':<6} {'key':<28} {'key set':<8} base URL")
+    for slug, module in ADAPTERS.items():
+        spec = module.SPEC
+        key = spec.api_key_env_var + ("" if spec.key_required else " (optional)")
+        print(f"{slug:<20} {spec.name:<20} {spec.kind:<6} {key:<28} {'yes' if spec.api_key() else 'no':<8} {spec.resolved_base_url()}")
+    print(f"{len(ADAPTERS)} providers")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.list_providers:
+        list_providers()
+        return 0
+    unknown = [slug for slug in args.providers or [] if slug not in ADAPTERS]
+    if unknown:
+        print(f"sync-models: unknown provider(s): {', '.join(unknown)}. Known: {', '.join(PROVIDER_SLUGS)}", file=sys.stderr)
+        return 2
+    if args.database_url:
+        os.environ[DATABASE_URL_ENV_VAR] = args.database_url
+    if not os.environ.get("DAGSTER_HOME"):
+        # Runs must land in a persistent instance to show up in the UI's run history.
+        home = DEFAULT_DATA_DIR / "dagster_home"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+    # Dagster is imported only now: --help and --list-providers stay instant.
+    import dagster as dg
+
+    from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine
+    from catalog_pipeline.definitions import defs
+    from catalog_pipeline.sync import sync_providers
+
+    try:
+        catalog_engine()  # fail fast, with the setting named, on a bad URL or unreachable database
+    except CatalogConfigError as exc:
+        print(f"sync-models: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - any driver error: say which database, then stop
+        from catalog_pipeline.db.engine import resolve_database_url
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(resolve_database_url()).render_as_string(hide_password=True)
+        print(f"sync-models: cannot open the catalog database {shown}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+    slugs = args.providers or PROVIDER_SLUGS
+    with dg.DagsterInstance.get() as instance:
+        outcomes = sync_providers(
+            slugs,
+            instance=instance,
+            definitions=defs,
+            dry_run=args.dry_run,
+            force=args.force,
+            from_archive=args.from_archive,
+            parallel_fetches=args.parallel_fetches,
+            log_level="DEBUG" if args.verbose else "WARNING",
+        )
+    width = max(len(slug) for slug in slugs)
+    for outcome in outcomes:
+        line = f"{outcome.slug:<{width}}  {outcome.status.upper():<7} {outcome.message}"
+        if outcome.status == "ok":
+            c = outcome.counts
+            line += f" | added {c.get('added', 0)}, updated {c.get('updated', 0)}, reactivated {c.get('reactivated', 0)}, deactivated {c.get('deactivated', 0)}, unchanged {c.get('unchanged', 0)}"
+        if outcome.run_id:
+            line += f" | run {outcome.run_id[:8]}"
+        print(line)
+        if args.verbose and outcome.diff and any(outcome.diff.get(k) for k in ("added", "updated", "reactivated", "deactivated")):
+            import json
+
+            print("    diff: " + json.dumps(outcome.diff, indent=None)[:4000])
+    failed = [o.slug for o in outcomes if o.status == "failed"]
+    print(
+        f"{sum(o.status == 'ok' for o in outcomes)} synced, {len(failed)} failed, "
+        f"{sum(o.status == 'skipped' for o in outcomes)} skipped{' (dry run: nothing written)' if args.dry_run else ''}"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
