@@ -43,7 +43,7 @@ def sync_providers(
     tags: dict[str, str] | None = None,
     log_level: str = "WARNING",
 ) -> list[ProviderOutcome]:
-    job = definitions.get_job_def("catalog_replay" if from_archive else "catalog_sync")
+    job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +25,14 @@ class Reply:
             return self.body
         if isinstance(self.body, str):
             return self.body.encode()
-        return json.dumps(self.body).encode()
+        # Fixtures decoded like the pipeline decodes hold Decimals; a JSON number is a double anyway.
+        return json.dumps(self.body, default=_decimal_as_number).encode()
+
+
+def _decimal_as_number(value: Any) -> float:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def json_reply(payload: Any, status: int = 200, **headers: str) -> Reply:

@@ -30,3 +30,16 @@ def flag_in(values: list[str] | None, *names: str) -> bool | None:
     if values is None:
         return None
     return any(name in values for name in names)
+
+
+def bool_flag(mapping: Any, key: str) -> bool | None:
+    """`mapping[key]` when it is a real boolean; None when absent, mistyped or no mapping at all."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, bool) else None
+
+
+def text_inputs(vision: bool | None) -> list[str] | None:
+    """Input modalities of a chat model that does or does not take images; None when unknown."""
+    if vision is None:
+        return None
+    return ["text", "image"] if vision else ["text"]

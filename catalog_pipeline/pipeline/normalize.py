@@ -102,6 +102,12 @@ def _validate(record: ModelRecord) -> None:
         value = getattr(record, column)
         if value is not None and (not isinstance(value, Decimal) or value < 0):
             raise SkipModel(f"{column} is not a non-negative Decimal: {value!r}")
+    for column in ("supports_streaming", "supports_function_calling", "supports_vision", "supports_reasoning", "is_active"):
+        value = getattr(record, column)
+        if value is not None and not isinstance(value, bool):
+            raise SkipModel(f"{column} is not a boolean: {value!r}")
+    if record.is_active is None:
+        raise SkipModel("is_active is not a boolean: None")
     for column in ("context_length", "max_output_tokens"):
         value = getattr(record, column)
         if value is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, string_list
+from catalog_pipeline.pipeline.modalities import flag_in, string_list, text_inputs
 from catalog_pipeline.pipeline.money import per_million_tokens
 from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
@@ -49,7 +49,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         context_length=details.get("context_length"),
         max_output_tokens=details.get("max_tokens"),
         modality="text+image->text" if vision else "text->text",
-        input_modalities=["text", "image"] if vision else ["text"],
+        input_modalities=text_inputs(vision),
         output_modalities=["text"],
         supports_vision=vision,
         supports_reasoning=flag_in(tags, "reasoning", "reasoning_effort"),

@@ -1,0 +1,164 @@
+"""`sync-models` as a user runs it: a real subprocess, real HTTP on loopback, a persistent instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from catalog_pipeline.providers import PROVIDER_SLUGS
+
+from .catalog_snapshot import catalog_state, models_by_id
+from .conftest import FIXTURES
+from .http_server import Reply, json_reply
+
+REPO = Path(__file__).resolve().parents[1]
+SPINE = ["openrouter", "deepinfra", "groq"]
+
+
+def serve_spine(server) -> None:
+    for slug in SPINE:
+        server.route(f"/{slug}/models", json_reply(json.loads((FIXTURES / f"{slug}_models.json").read_text())))
+
+
+def sync_models(*args: str, database_url: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CATALOG_DATABASE_URL": database_url, **(extra_env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "catalog_pipeline.cli", *args],
+        env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
+    )
+
+
+def test_sync_of_three_providers_one_failing(provider_env, catalog_url):
+    serve_spine(provider_env)
+    provider_env.route("/groq/models", Reply(status=500, body="groq is down"))
+    done = sync_models("--providers", *SPINE, database_url=catalog_url)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.split() and line.split()[0] in SPINE}
+    assert "OK" in lines["openrouter"] and "Synced 5 models from openrouter. Fetched: 5, Transformed: 5, Skipped: 0" in lines["openrouter"]
+    assert "OK" in lines["deepinfra"] and "added 5" in lines["deepinfra"]
+    assert "FAILED" in lines["groq"] and "HTTP 500" in lines["groq"]
+    assert "2 synced, 1 failed, 0 skipped" in done.stdout
+    assert len(models_by_id(catalog_url, "openrouter")) == 5
+    assert models_by_id(catalog_url, "groq") == {}
+
+    # Each provider had its own run in the persistent instance, and partition status is truthful.
+    import dagster as dg
+
+    from catalog_pipeline.defs.partitions import provider_partitions
+
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"catalog/trigger": "cli"}))
+        assert len(runs) == 3
+        status = instance.get_status_by_partition(dg.AssetKey("model_catalog"), SPINE, provider_partitions)
+        raw_status = instance.get_status_by_partition(dg.AssetKey("raw_models"), SPINE, provider_partitions)
+    assert status["openrouter"] == dg.AssetPartitionStatus.MATERIALIZED
+    assert status["deepinfra"] == dg.AssetPartitionStatus.MATERIALIZED
+    assert raw_status["groq"] == dg.AssetPartitionStatus.FAILED
+
+    # Groq recovers: its own partition turns green, the others are untouched.
+    serve_spine(provider_env)
+    before = models_by_id(catalog_url, "openrouter")
+    again = sync_models("--providers", *SPINE, database_url=catalog_url)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "added 0, updated 0, reactivated 0, deactivated 0, unchanged 5" in again.stdout
+    assert models_by_id(catalog_url, "openrouter") == before
+
+
+def test_dry_run_reports_and_writes_nothing(provider_env, sqlite_url):
+    serve_spine(provider_env)
+    assert sync_models("--providers", "openrouter", database_url=sqlite_url).returncode == 0
+    before = catalog_state(sqlite_url)
+    payload = json.loads((FIXTURES / "openrouter_models.json").read_text())
+    payload["data"][0]["pricing"]["completion"] = "0.00002"
+    provider_env.route("/openrouter/models", json_reply(payload))
+    done = sync_models("--providers", "openrouter", "--dry-run", "--verbose", database_url=sqlite_url)
+    assert done.returncode == 0, done.stderr
+    assert "Dry run: would sync 5 models from openrouter" in done.stdout
+    assert '"pricing_completion": ["0.000015", "0.00002"]' in done.stdout
+    assert catalog_state(sqlite_url) == before
+
+
+def test_missing_key_is_skipped_not_synced_as_zero(provider_env, sqlite_url, monkeypatch):
+    monkeypatch.delenv("GROQ_API_KEY")
+    serve_spine(provider_env)
+    done = sync_models("--providers", "openrouter", "groq", database_url=sqlite_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SKIPPED skipped: GROQ_API_KEY is not set" in done.stdout
+    assert provider_env.hits("/groq/models") == 0
+
+
+def test_from_archive_replays_without_calling_the_provider(provider_env, sqlite_url):
+    serve_spine(provider_env)
+    assert sync_models("--providers", "openrouter", database_url=sqlite_url).returncode == 0
+    hits = provider_env.hits("/openrouter/models")
+    provider_env.route("/openrouter/models", Reply(status=500, body="must not be called"))
+    done = sync_models("--providers", "openrouter", "--from-archive", database_url=sqlite_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "unchanged 5" in done.stdout
+    assert provider_env.hits("/openrouter/models") == hits
+
+
+def test_unknown_provider_and_bad_database_url_are_named(provider_env, tmp_path):
+    done = sync_models("--providers", "nosuch", database_url=f"sqlite:///{tmp_path}/c.db")
+    assert done.returncode == 2 and "unknown provider(s): nosuch" in done.stderr
+    done = sync_models("--providers", "openrouter", database_url="mysql://x@127.0.0.1/db")
+    assert done.returncode == 2 and "CATALOG_DATABASE_URL: unsupported database 'mysql'" in done.stderr
+    done = sync_models("--providers", "openrouter", database_url="postgresql://nobody:s3cret-pw@127.0.0.1:1/none")
+    assert done.returncode == 2 and "cannot open the catalog database postgresql://nobody:***@127.0.0.1:1/none" in done.stderr
+    assert "s3cret-pw" not in done.stderr + done.stdout
+
+
+def test_list_providers_names_every_registered_provider():
+    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli", "--list-providers"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert f"{len(PROVIDER_SLUGS)} providers" in done.stdout
+    for slug in PROVIDER_SLUGS:
+        assert f"\n{slug} " in done.stdout
+
+
+def test_dagster_cli_materializes_one_partition(provider_env, sqlite_url):
+    serve_spine(provider_env)
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "CATALOG_DATABASE_URL": sqlite_url}
+    done = subprocess.run(
+        [dagster, "asset", "materialize", "-m", "catalog_pipeline.definitions", "--select", "*", "--partition", "openrouter"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(models_by_id(sqlite_url, "openrouter")) == 5
+
+
+def test_production_instance_on_postgres(provider_env, postgres_admin_url, sqlite_url, tmp_path, monkeypatch):
+    """The repo's dagster.yaml, used as documented, keeps run history in PostgreSQL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    home = tmp_path / "dagster_pg_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    admin = make_url(postgres_admin_url)
+    db_name = f"dagster_test_{os.getpid()}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    try:
+        serve_spine(provider_env)
+        env = {
+            "DAGSTER_HOME": str(home), "DAGSTER_PG_USERNAME": admin.username or "postgres",
+            "DAGSTER_PG_PASSWORD": admin.password or "", "DAGSTER_PG_HOST": admin.host or "127.0.0.1",
+            "DAGSTER_PG_DB": db_name, "DAGSTER_PG_PORT": str(admin.port or 5432),
+        }
+        done = sync_models("--providers", "openrouter", "deepinfra", database_url=sqlite_url, extra_env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        with psycopg.connect(admin.set(database=db_name).render_as_string(hide_password=False).replace("+psycopg", "")) as conn:
+            (runs,) = conn.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'").fetchone()
+        assert runs == 2
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
