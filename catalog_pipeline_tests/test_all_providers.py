@@ -40,3 +40,13 @@ def test_one_call_syncs_21_providers_and_isolates_the_failing_one(provider_env, 
     assert "together" not in counts
     assert set(counts) == set(PROVIDER_SLUGS) - {"together"}
     assert all(n >= 5 for n in counts.values()), counts
+
+
+def test_readme_table_describes_every_provider():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for slug, module in ADAPTERS.items():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{slug}` |")), None)
+        assert row is not None, f"README has no row for {slug}"
+        assert f"`{module.SPEC.api_key_env_var}`" in row and module.SPEC.price_unit in row
