@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", help=f"catalog database URL (default: ${DATABASE_URL_ENV_VAR} or a SQLite file)")
     parser.add_argument("--from-archive", action="store_true", help="re-derive from the newest archived raw lists; call no provider")
     parser.add_argument("--force", action="store_true", help="apply even when the shrink guard would refuse (this run only)")
+    parser.add_argument("--accept-pending", metavar="SLUG", help="apply the price changes held for SLUG (see README, Guarantees) and exit")
     parser.add_argument("--parallel-fetches", type=int, default=8, metavar="N", help="provider fetches in flight at once (default 8)")
     return parser
 
@@ -36,12 +37,26 @@ def list_providers() -> None:
     print(f"{len(ADAPTERS)} providers")
 
 
+def accept_pending_changes(slug: str) -> int:
+    from catalog_pipeline.db.engine import catalog_engine
+    from catalog_pipeline.db.price_holds import accept_pending
+    from catalog_pipeline.pipeline.money import to_fixed_point
+
+    applied = accept_pending(catalog_engine(), slug)
+    for change in applied:
+        print(f"{slug}  {change.provider_model_id}  {change.column}: {to_fixed_point(change.old)} -> {to_fixed_point(change.new)}")
+    print(f"{len(applied)} held price changes of {slug} accepted")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list_providers:
         list_providers()
         return 0
     unknown = [slug for slug in args.providers or [] if slug not in ADAPTERS]
+    if args.accept_pending and args.accept_pending not in ADAPTERS:
+        unknown.append(args.accept_pending)
     if unknown:
         print(f"sync-models: unknown provider(s): {', '.join(unknown)}. Known: {', '.join(PROVIDER_SLUGS)}", file=sys.stderr)
         return 2
@@ -74,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sync-models: cannot open the catalog database {shown}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
+    if args.accept_pending:
+        return accept_pending_changes(args.accept_pending)
+
     slugs = args.providers or PROVIDER_SLUGS
     with dg.DagsterInstance.get() as instance:
         outcomes = sync_providers(
@@ -92,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         if outcome.status == "ok":
             c = outcome.counts
             line += f" | added {c.get('added', 0)}, updated {c.get('updated', 0)}, reactivated {c.get('reactivated', 0)}, deactivated {c.get('deactivated', 0)}, unchanged {c.get('unchanged', 0)}"
+            if c.get("held_price_changes"):
+                line += f" | HELD {c['held_price_changes']} price changes: review, then sync-models --accept-pending {outcome.slug}"
         if outcome.run_id:
             line += f" | run {outcome.run_id[:8]}"
         print(line)

@@ -6,12 +6,14 @@ import dagster as dg
 
 from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
+from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.defs.schedules import daily_catalog_sync
 
 defs = dg.Definitions(
     assets=[raw_models, normalized_models, model_catalog],
+    asset_checks=[prices_are_plausible, model_ids_and_limits_are_valid],
     jobs=[catalog_sync_job, catalog_replay_job],
     schedules=[daily_catalog_sync],
     resources={

@@ -76,12 +76,18 @@ def _outcome(slug: str, result: dg.ExecuteInProcessResult) -> ProviderOutcome:
         return ProviderOutcome(slug, "failed", failure_message(result), run_id=result.run_id)
     (event,) = result.asset_materializations_for_node("model_catalog")
     metadata = {key: value.value for key, value in event.metadata.items()}
-    counts = {k: metadata[k] for k in ("fetched", "transformed", "skipped", "added", "updated", "reactivated", "deactivated", "unchanged") if k in metadata}
+    counts = {k: metadata[k] for k in ("fetched", "transformed", "skipped", "added", "updated", "reactivated", "deactivated", "unchanged", "held_price_changes") if k in metadata}
     return ProviderOutcome(slug, "ok", metadata["message"], run_id=result.run_id, counts=counts, diff=metadata.get("diff"))
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The cause named by the first failed step (a `dg.Failure` description, else the error)."""
+    """The cause named by a failed blocking check, else by the first failed step."""
+    for event in result.all_events:
+        evaluation = event.event_specific_data if event.event_type_value == "ASSET_CHECK_EVALUATION" else None
+        if evaluation is not None and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            detail = evaluation.metadata.get("reason") or evaluation.description
+            shown = detail.value if hasattr(detail, "value") else detail
+            return f"check {evaluation.asset_check_key.name} failed: {shown}"
     for event in result.all_events:
         if not event.is_step_failure:
             continue

@@ -5,7 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
+from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
+from catalog_pipeline.sync import failure_message  # noqa: F401 - re-exported for the tests
+
+CATALOG_DEFS = [raw_models, normalized_models, model_catalog, prices_are_plausible, model_ids_and_limits_are_valid]
 
 FAST_APIS = ProviderApis(
     connect_timeout_seconds=2, read_timeout_seconds=2, max_attempts=3,
@@ -18,7 +22,7 @@ def materialize_provider(
     apis: ProviderApis = FAST_APIS, instance: dg.DagsterInstance | None = None,
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [raw_models, normalized_models, model_catalog],
+        CATALOG_DEFS,
         partition_key=slug,
         resources={"catalog_db": CatalogDatabase(url=database_url), "provider_apis": apis},
         run_config=dg.RunConfig(ops={"model_catalog": {"config": {"dry_run": dry_run, "force": force}}}),
@@ -30,12 +34,3 @@ def materialize_provider(
 def catalog_metadata(result: dg.ExecuteInProcessResult) -> dict:
     (event,) = result.asset_materializations_for_node("model_catalog")
     return {key: value.value for key, value in event.metadata.items()}
-
-
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    failures = [event for event in result.all_events if event.is_step_failure]
-    assert failures, "expected a failed step"
-    data = failures[0].step_failure_data
-    if data.user_failure_data is not None and data.user_failure_data.description:
-        return data.user_failure_data.description
-    return data.error.message if data.error else ""

@@ -4,7 +4,11 @@ Only rows whose content changed are written, so an unchanged re-sync writes noth
 provider's `last_synced_at`. A model the provider no longer lists is deactivated, never deleted;
 one that comes back is reactivated. The provider row is locked first (PostgreSQL `FOR UPDATE`,
 SQLite `BEGIN IMMEDIATE`), so two loads of one provider serialize and each diffs against the
-other's committed result.
+other's committed result. Two guards protect the rows from a broken answer:
+
+- shrink guard: a list with fewer than half of the provider's active models deactivates nothing;
+- price holds: a price moving more than 10x, or from paid to free, keeps its old value until an
+  operator accepts it (`db/price_holds.py`).
 """
 
 from __future__ import annotations
@@ -16,20 +20,18 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, frame_to_rows
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
 from .jsonable import jsonable
+from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .schema import models, providers
 
 CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
 SHRINK_GUARD_RATIO = 0.5
 _CHUNK = 5000
-
-
-class ShrinkGuardError(Exception):
-    """The provider listed far fewer models than are active: probably a partial or broken answer."""
 
 
 @dataclass
@@ -39,6 +41,8 @@ class CatalogDiff:
     reactivated: list[str] = field(default_factory=list)
     deactivated: list[str] = field(default_factory=list)
     unchanged: int = 0
+    held: list[HeldChange] = field(default_factory=list)
+    withheld_deactivations: list[str] = field(default_factory=list)  # what the shrink guard kept active
 
     def counts(self) -> dict[str, int]:
         return {
@@ -47,6 +51,7 @@ class CatalogDiff:
             "reactivated": len(self.reactivated),
             "deactivated": len(self.deactivated),
             "unchanged": self.unchanged,
+            "held_price_changes": len(self.held),
         }
 
 
@@ -56,41 +61,48 @@ class LoadReport:
     diff: CatalogDiff
     dry_run: bool
     synced_at: datetime
+    shrink_guard: str | None = None  # why deactivations were withheld, when they were
 
 
 def load_provider_models(
-    engine: Engine, spec: ProviderSpec, frame: pd.DataFrame, *, dry_run: bool = False, force: bool = False
+    engine: Engine,
+    spec: ProviderSpec,
+    frame: pd.DataFrame,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    run_id: str | None = None,
 ) -> LoadReport:
-    """Apply `frame` as the provider's complete current list. Raises ShrinkGuardError unless `force`."""
+    """Apply `frame` as the provider's complete current list; `force` lifts the shrink guard."""
     now = datetime.now(timezone.utc)
     incoming = {row["provider_model_id"]: _canonical(row) for row in frame_to_rows(frame)}
-    conn = engine.connect()
-    transaction = conn.begin()
-    try:
+    with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at = _lock_provider(conn, spec, now)
         existing = _existing_models(conn, provider_id)
         diff, plan = _diff(existing, incoming, now)
-        active_before = sum(1 for row in existing.values() if row["is_active"])
-        listed_active = sum(1 for row in incoming.values() if row["is_active"])
-        if not force and active_before and listed_active < active_before * SHRINK_GUARD_RATIO:
-            raise ShrinkGuardError(
-                f"{spec.slug} listed {listed_active} active models but {active_before} are active in the"
-                f" catalog (less than {SHRINK_GUARD_RATIO:.0%}); nothing was deactivated."
-                " If the provider really dropped them, re-run with force."
-            )
+        shrink = None if force else shrink_guard_reason(spec.slug, existing, incoming)
+        if shrink:
+            diff.withheld_deactivations, diff.deactivated, plan.deactivate_ids = diff.deactivated, [], []
+        report = LoadReport(provider_id=provider_id, diff=diff, dry_run=dry_run, synced_at=now, shrink_guard=shrink)
         if dry_run:
             transaction.rollback()
-            return LoadReport(provider_id=provider_id, diff=diff, dry_run=True, synced_at=now)
+            return report
         _apply(conn, provider_id, plan, now, last_synced_at)
+        replace_pending(conn, provider_id, diff.held, now, run_id)
         conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
-        transaction.commit()
-        return LoadReport(provider_id=provider_id, diff=diff, dry_run=False, synced_at=now)
-    except BaseException:
-        if transaction.is_active:
-            transaction.rollback()
-        raise
-    finally:
-        conn.close()
+    return report
+
+
+def shrink_guard_reason(slug: str, existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]]) -> str | None:
+    active_before = sum(1 for row in existing.values() if row["is_active"])
+    listed_active = sum(1 for row in incoming.values() if row["is_active"])
+    if not active_before or listed_active >= active_before * SHRINK_GUARD_RATIO:
+        return None
+    return (
+        f"shrink guard: {slug} listed {listed_active} active models but {active_before} are active in the"
+        f" catalog (less than {SHRINK_GUARD_RATIO:.0%}), so nothing was deactivated. If the provider really"
+        " dropped them, re-run with --force (sync-models) or force: true (run config)."
+    )
 
 
 def _canonical(row: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +113,7 @@ def _canonical(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None]:
-    """Insert or refresh the provider row and lock it for this transaction."""
+    """Create or refresh the provider row and lock it for this transaction."""
     described = {
         "name": spec.name,
         "base_url": spec.base_url,
@@ -109,17 +121,17 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
         "kind": spec.kind,
         "is_active": True,
     }
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # ON CONFLICT DO NOTHING: two first-ever syncs of one provider must not both fail on the slug.
+    conn.execute(
+        dialect_insert(providers)
+        .values(slug=spec.slug, created_at=now, updated_at=now, **described)
+        .on_conflict_do_nothing(index_elements=["slug"])
+    )
     query = select(providers).where(providers.c.slug == spec.slug)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        provider_id = conn.execute(
-            insert(providers)
-            .values(slug=spec.slug, created_at=now, updated_at=now, **described)
-            .returning(providers.c.id)
-        ).scalar_one()
-        return provider_id, None
+    row = conn.execute(query).mappings().one()
     changed = {key: value for key, value in described.items() if row[key] != value}
     if changed:
         conn.execute(update(providers).where(providers.c.id == row["id"]).values(updated_at=now, **changed))
@@ -149,6 +161,9 @@ def _diff(
             diff.added.append(model_id)
             plan.inserts.append(new)
             continue
+        for held in suspicious_changes(model_id, old, new):
+            diff.held.append(held)
+            new[held.column] = old[held.column]  # the row keeps its price until accepted
         changes = {c: [_shown(old[c]), _shown(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
         if not changes:
             diff.unchanged += 1
@@ -219,4 +234,3 @@ def _apply(conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_
             .where(models.c.id.in_(chunk))
             .values(is_active=False, deactivated_at=now, updated_at=now, last_seen_at=seen_until)
         )
-

@@ -120,3 +120,19 @@ raw_model_lists = Table(
     Column("pages_gzip", LargeBinary, nullable=False),
 )
 Index("ix_raw_model_lists_provider_time", raw_model_lists.c.provider_slug, raw_model_lists.c.id)
+
+# Price moves held for an operator (see db/price_holds.py); the model row keeps old_value meanwhile.
+pending_price_changes = Table(
+    "pending_price_changes",
+    metadata_obj,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
+    Column("provider_model_id", Text, nullable=False),
+    Column("column_name", String(32), nullable=False),
+    Column("old_value", ExactDecimal, nullable=False),
+    Column("new_value", ExactDecimal, nullable=False),
+    Column("first_detected_at", Timestamp, nullable=False),
+    Column("last_detected_at", Timestamp, nullable=False),
+    Column("run_id", String(64)),
+    UniqueConstraint("provider_id", "provider_model_id", "column_name", name="uq_pending_price_change"),
+)

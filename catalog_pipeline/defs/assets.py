@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from catalog_pipeline.db.archive import archive_pages, latest_archive
-from catalog_pipeline.db.load import ShrinkGuardError, load_provider_models
+from catalog_pipeline.db.load import load_provider_models
 from catalog_pipeline.pipeline.http import ProviderFetchError
 from catalog_pipeline.pipeline.normalize import entries_of, normalize
 from catalog_pipeline.providers import adapter_for
@@ -90,24 +90,43 @@ def normalized_models(context: dg.AssetExecutionContext, catalog_db: CatalogData
     )
 
 
+SHRINK_GUARD_CHECK = "shrink_guard"
+PRICE_HOLD_CHECK = "price_changes_held"
+
+
 @dg.asset(
     partitions_def=provider_partitions,
     group_name=GROUP,
     kinds={"sqlite", "postgres"},
     description="The provider's rows in `providers` / `models`, upserted in one transaction.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            SHRINK_GUARD_CHECK,
+            asset="model_catalog",
+            blocking=True,
+            description="Fails, deactivating nothing, when the provider lists under half of its active models.",
+        ),
+        dg.AssetCheckSpec(
+            PRICE_HOLD_CHECK,
+            asset="model_catalog",
+            description="Warns about price moves of more than 10x or paid-to-free, held until accepted.",
+        ),
+    ],
 )
 def model_catalog(
     context: dg.AssetExecutionContext, config: SyncConfig, normalized_models: pd.DataFrame, catalog_db: CatalogDatabase
 ) -> dg.MaterializeResult:
     spec = adapter_for(context.partition_key).SPEC
-    try:
-        report = load_provider_models(catalog_db.engine(), spec, normalized_models, dry_run=config.dry_run, force=config.force)
-    except ShrinkGuardError as exc:
-        raise dg.Failure(description=str(exc), metadata={"shrink_guard": True}) from None
+    report = load_provider_models(
+        catalog_db.engine(), spec, normalized_models, dry_run=config.dry_run, force=config.force, run_id=context.run_id
+    )
     fetched = normalized_models.attrs.get("fetched", len(normalized_models))
     skipped = normalized_models.attrs.get("skipped", [])
     message = sync_message(spec.slug, len(normalized_models), fetched, len(skipped), dry_run=config.dry_run)
     context.log.info(message)
+    if report.shrink_guard:
+        context.log.error(report.shrink_guard)
+    held = report.diff.held
     return dg.MaterializeResult(
         metadata={
             "message": message,
@@ -119,5 +138,25 @@ def model_catalog(
             "skipped_reasons": dg.MetadataValue.json(skipped[:MAX_LISTED_REASONS]),
             **report.diff.counts(),
             "diff": dg.MetadataValue.json(diff_metadata(report.diff)),
-        }
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=SHRINK_GUARD_CHECK,
+                passed=report.shrink_guard is None,
+                metadata={
+                    "reason": report.shrink_guard or "the list is not suspiciously short",
+                    "withheld_deactivations": len(report.diff.withheld_deactivations),
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name=PRICE_HOLD_CHECK,
+                passed=not held,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "reason": f"{len(held)} price changes held; accept with: sync-models --accept-pending {spec.slug}"
+                    if held else "no suspicious price change",
+                    "held": dg.MetadataValue.json(diff_metadata(report.diff)["held"]),
+                },
+            ),
+        ],
     )

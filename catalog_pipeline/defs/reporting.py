@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.db.load import CatalogDiff
+from catalog_pipeline.pipeline.money import to_fixed_point
 
 MAX_LISTED = 500
 
@@ -22,7 +23,13 @@ def diff_metadata(diff: CatalogDiff) -> dict[str, Any]:
         "updated": updated,
         "reactivated": diff.reactivated[:MAX_LISTED],
         "deactivated": diff.deactivated[:MAX_LISTED],
+        "held": [
+            {"model": h.provider_model_id, "field": h.column, "kept": to_fixed_point(h.old), "pending": to_fixed_point(h.new)}
+            for h in diff.held[:MAX_LISTED]
+        ],
+        "withheld_deactivations": diff.withheld_deactivations[:MAX_LISTED],
         "truncated": any(
-            len(items) > MAX_LISTED for items in (diff.added, diff.updated, diff.reactivated, diff.deactivated)
+            len(items) > MAX_LISTED
+            for items in (diff.added, diff.updated, diff.reactivated, diff.deactivated, diff.held, diff.withheld_deactivations)
         ),
     }

@@ -137,10 +137,10 @@ class ProviderHttp:
                 wait = _retry_after_seconds(response.headers.get("retry-after"))
             if attempt == policy.max_attempts:
                 break
-            if wait is None:
+            if wait is None:  # no Retry-After: exponential backoff with jitter
                 wait = min(delay, policy.backoff_max) * (0.5 + random.random() / 2)
                 delay *= 2
-            wait = min(wait, policy.backoff_max)
+            # A Retry-After past the budget is a "not today": give up now rather than hammer early.
             if time.monotonic() - started + wait > policy.total_budget:
                 raise ProviderFetchError(
                     f"{last_problem} from {url}; gave up after {attempt} attempts"

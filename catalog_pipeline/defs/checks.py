@@ -1,0 +1,59 @@
+"""Blocking checks on the normalized frame: a failure here keeps the provider's rows as they are."""
+
+import warnings
+from decimal import Decimal
+
+import dagster as dg
+import pandas as pd
+
+from .assets import normalized_models
+from .partitions import provider_partitions
+
+# 1,000 USD per 1M tokens: no listed model costs that; a price above it is a unit slip.
+MAX_PLAUSIBLE_PER_TOKEN = Decimal("0.001")
+PER_TOKEN_COLUMNS = ("pricing_prompt", "pricing_completion", "pricing_cache_read", "pricing_cache_write")
+PRICE_COLUMNS = (*PER_TOKEN_COLUMNS, "pricing_image", "pricing_request")
+MAX_SHOWN = 20
+
+# Partitioned asset checks are "preview" in Dagster 1.13 (pinned); one partition per provider needs them.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
+
+
+@dg.asset_check(asset=normalized_models, blocking=True, partitions_def=provider_partitions)
+def prices_are_plausible(normalized_models: pd.DataFrame) -> dg.AssetCheckResult:
+    """No negative price; no per-token price above 0.001 USD (probable unit error)."""
+    problems = []
+    for column in PRICE_COLUMNS:
+        for model_id, price in zip(normalized_models["provider_model_id"], normalized_models[column]):
+            if price is None:
+                continue
+            if price < 0:
+                problems.append(f"{model_id}: {column} is negative ({price})")
+            elif column in PER_TOKEN_COLUMNS and price > MAX_PLAUSIBLE_PER_TOKEN:
+                problems.append(f"{model_id}: {column} = {price} USD per token, above {MAX_PLAUSIBLE_PER_TOKEN} (unit error?)")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"problems": len(problems), "examples": dg.MetadataValue.json(problems[:MAX_SHOWN])},
+        description=_summary("implausible prices", problems),
+    )
+
+
+@dg.asset_check(asset=normalized_models, blocking=True, partitions_def=provider_partitions)
+def model_ids_and_limits_are_valid(normalized_models: pd.DataFrame) -> dg.AssetCheckResult:
+    """Ids non-empty and unique within the provider; context length positive where known."""
+    ids = normalized_models["provider_model_id"]
+    problems = [f"empty id at row {i}" for i, v in enumerate(ids) if v is pd.NA or not str(v).strip()]
+    problems += [f"{v}: duplicate id" for v in ids[ids.duplicated()].unique()]
+    contexts = normalized_models["context_length"]
+    problems += [f"{m}: context_length {c} is not positive" for m, c in zip(ids, contexts) if c is not pd.NA and c <= 0]
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"problems": len(problems), "examples": dg.MetadataValue.json(problems[:MAX_SHOWN])},
+        description=_summary("invalid ids or limits", problems),
+    )
+
+
+def _summary(what: str, problems: list[str]) -> str:
+    if not problems:
+        return f"no {what}"
+    return f"{len(problems)} {what}: " + "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
