@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR, DEFAULT_DATA_DIR
+from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR
+from catalog_pipeline.instance import prepare_dagster_home
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
 
 
@@ -62,12 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.database_url:
         os.environ[DATABASE_URL_ENV_VAR] = args.database_url
-    if not os.environ.get("DAGSTER_HOME"):
-        # Runs must land in a persistent instance to show up in the UI's run history.
-        home = DEFAULT_DATA_DIR / "dagster_home"
-        home.mkdir(parents=True, exist_ok=True)
-        os.environ["DAGSTER_HOME"] = str(home)
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    # Runs must land in a persistent instance to show up in the UI's run history.
+    prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
     # Dagster is imported only now: --help and --list-providers stay instant.
     import dagster as dg

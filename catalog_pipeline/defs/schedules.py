@@ -18,6 +18,8 @@ DEFAULT_SYNC_CRON = "0 3 * * *"
     cron_schedule=os.environ.get(SYNC_CRON_ENV_VAR) or DEFAULT_SYNC_CRON,
     job=catalog_sync_job,
     execution_timezone="UTC",
+    # On as soon as a daemon runs (catalog-server, dagster dev): syncing is the point of the schedule.
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description=f"Sync every provider whose key is available; cron from {SYNC_CRON_ENV_VAR}.",
 )
 def daily_catalog_sync(context: dg.ScheduleEvaluationContext):

@@ -1,0 +1,111 @@
+"""What GET /providers and GET /status report: specs, catalog counts, last runs, staleness."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from catalog_pipeline.db.queries import get_providers
+from catalog_pipeline.providers import ADAPTERS
+
+from .runs import RunSummary, iso
+from .syncs import sync_counts
+
+STALE_AFTER_ENV_VAR = "CATALOG_STALE_AFTER_HOURS"
+DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
+
+
+def default_stale_after_hours() -> float:
+    try:
+        value = float(os.environ.get(STALE_AFTER_ENV_VAR) or DEFAULT_STALE_AFTER_HOURS)
+    except ValueError:
+        return DEFAULT_STALE_AFTER_HOURS
+    return value if value > 0 else DEFAULT_STALE_AFTER_HOURS
+
+
+def catalog_rows() -> dict[str, dict[str, Any]]:
+    return {row["slug"]: row for row in get_providers()}
+
+
+def list_providers(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    listed = []
+    for slug, module in ADAPTERS.items():
+        spec = module.SPEC
+        row = rows.get(slug) or {}
+        listed.append({
+            "slug": slug,
+            "name": spec.name,
+            "kind": spec.kind,
+            "api_key_env_var": spec.api_key_env_var,
+            "key_required": spec.key_required,
+            "api_key_set": spec.api_key() is not None,
+            "model_count": row.get("model_count", 0),
+            "active_model_count": row.get("active_model_count", 0),
+            "last_synced_at": iso(row.get("last_synced_at")),
+        })
+    return listed
+
+
+def catalog_status(
+    rows: dict[str, dict[str, Any]],
+    last_run: Callable[[str], RunSummary | None],
+    *,
+    stale_after_hours: float,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    now = now or datetime.now(timezone.utc)
+    threshold = now - timedelta(hours=stale_after_hours)
+    providers = []
+    for slug in ADAPTERS:
+        row = rows.get(slug) or {}
+        synced_at = _aware(row.get("last_synced_at"))
+        providers.append({
+            "provider": slug,
+            "last_success_at": iso(synced_at),
+            "stale": synced_at is None or synced_at < threshold,
+            "last_run": run_view(last_run(slug)),
+        })
+    return {
+        "generated_at": now.isoformat(),
+        "stale_after_hours": stale_after_hours,
+        "stale_providers": [p["provider"] for p in providers if p["stale"]],
+        "catalog": {
+            "models": sum(row["model_count"] for row in rows.values()),
+            "active_models": sum(row["active_model_count"] for row in rows.values()),
+            "providers": {
+                slug: {"models": row["model_count"], "active_models": row["active_model_count"]}
+                for slug, row in sorted(rows.items())
+            },
+        },
+        "providers": providers,
+    }
+
+
+def run_view(summary: RunSummary | None) -> dict[str, Any] | None:
+    if summary is None:
+        return None
+    view: dict[str, Any] = {
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "dry_run": summary.dry_run,
+        "trigger": summary.tags.get("catalog/trigger"),
+        "started_at": iso(summary.started_at),
+        "ended_at": iso(summary.ended_at),
+        "duration_seconds": summary.duration_seconds,
+        "counts": None,
+        "error": summary.error,
+    }
+    if summary.metadata:
+        counts = sync_counts(summary.metadata)
+        counts.pop("diff", None)
+        counts.pop("message", None)
+        counts.pop("dry_run", None)
+        view["counts"] = counts
+    return view
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
