@@ -149,11 +149,13 @@ def test_shrink_guard_deactivates_nothing_until_forced(provider_env, catalog_url
     assert materialize_provider("openrouter", catalog_url).success
     short = {"data": [] if answer == "empty" else payload["data"][:2]}
     serve(provider_env, short)
+    synced_before = catalog_state(catalog_url)["providers"][0]["last_synced_at"]
 
     done = sync_models("--providers", "openrouter", database_url=catalog_url)
     assert done.returncode == 1
     assert "check shrink_guard failed: shrink guard: openrouter listed" in done.stdout
     assert all(row["is_active"] for row in models_by_id(catalog_url, "openrouter").values())
+    assert catalog_state(catalog_url)["providers"][0]["last_synced_at"] == synced_before  # not a success
 
     forced = sync_models("--providers", "openrouter", "--force", database_url=catalog_url)
     assert forced.returncode == 0, forced.stdout

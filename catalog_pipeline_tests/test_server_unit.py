@@ -388,3 +388,26 @@ def test_unknown_admin_paths_and_methods_answer_json(client: TestClient):
     wrong_method = client.get("/admin/model-sync/all", headers=headers)
     assert wrong_method.status_code == 405 and wrong_method.json()["success"] is False
     assert client.get("/admin/model-sync/nothing-here", headers={"Authorization": basic(KEY)}).status_code == 401
+
+
+def test_status_lists_held_price_changes_until_accepted(client: TestClient, sqlite_url: str):
+    from decimal import Decimal
+
+    from catalog_pipeline.db.engine import catalog_engine
+    from catalog_pipeline.db.load import load_provider_models
+    from catalog_pipeline.db.price_holds import accept_pending
+    from catalog_pipeline.pipeline.records import ModelRecord, records_to_frame
+
+    engine = catalog_engine(sqlite_url)
+    spec = ADAPTERS["openrouter"].SPEC
+    load_provider_models(engine, spec, records_to_frame([ModelRecord("a/model", pricing_prompt=Decimal("0.000001"))]))
+    load_provider_models(engine, spec, records_to_frame([ModelRecord("a/model", pricing_prompt=Decimal("0.001"))]))
+    headers = {"Authorization": f"Bearer {KEY}"}
+    body = client.get("/admin/model-sync/status", headers=headers).json()
+    assert body["providers_with_pending_price_changes"] == ["openrouter"]
+    (entry,) = [p for p in body["providers"] if p["provider"] == "openrouter"]
+    (held,) = entry["pending_price_changes"]
+    assert (held["model"], held["field"], held["kept"], held["pending"]) == ("a/model", "pricing_prompt", "0.000001", "0.001")
+    accept_pending(engine, "openrouter")
+    body = client.get("/admin/model-sync/status", headers=headers).json()
+    assert body["providers_with_pending_price_changes"] == []

@@ -89,7 +89,8 @@ def load_provider_models(
             return report
         _apply(conn, provider_id, plan, now, last_synced_at)
         replace_pending(conn, provider_id, diff.held, now, run_id)
-        conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
+        if not shrink:  # a list the guard distrusted is not a successful sync
+            conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
     return report
 
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import AdminAuth
 from .openapi import openapi_document
-from .status import catalog_rows, catalog_status, default_stale_after_hours, list_providers
+from .status import catalog_rows, catalog_status, default_stale_after_hours, list_providers, pending_price_changes
 from .syncs import Answer, SyncService
 
 ADMIN_PREFIX = "/admin"
@@ -89,7 +89,9 @@ def create_admin_app(service: SyncService, redact: Callable[[str], str] = lambda
             raise BadRequest("stale_after_hours must be a positive number")
 
         def read() -> dict[str, Any]:
-            return catalog_status(catalog_rows(), service.runs.last_run, stale_after_hours=hours)
+            return catalog_status(
+                catalog_rows(), service.runs.last_run, stale_after_hours=hours, pending=pending_price_changes()
+            )
 
         return respond(await asyncio.to_thread(read))
 

@@ -6,7 +6,10 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.db.price_holds import pending_changes
 from catalog_pipeline.db.queries import get_providers
+from catalog_pipeline.pipeline.money import to_fixed_point
 from catalog_pipeline.providers import ADAPTERS
 
 from .runs import RunSummary, iso
@@ -26,6 +29,21 @@ def default_stale_after_hours() -> float:
 
 def catalog_rows() -> dict[str, dict[str, Any]]:
     return {row["slug"]: row for row in get_providers()}
+
+
+def pending_price_changes() -> dict[str, list[dict[str, Any]]]:
+    """Held price moves by provider, waiting for `sync-models --accept-pending <slug>`."""
+    held: dict[str, list[dict[str, Any]]] = {}
+    for row in pending_changes(catalog_engine()):
+        held.setdefault(row["provider"], []).append({
+            "model": row["provider_model_id"],
+            "field": row["column_name"],
+            "kept": to_fixed_point(row["old_value"]),
+            "pending": to_fixed_point(row["new_value"]),
+            "first_detected_at": iso(_aware(row["first_detected_at"])),
+            "run_id": row["run_id"],
+        })
+    return held
 
 
 def list_providers(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -52,8 +70,10 @@ def catalog_status(
     last_run: Callable[[str], RunSummary | None],
     *,
     stale_after_hours: float,
+    pending: dict[str, list[dict[str, Any]]] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    pending = pending or {}
     now = now or datetime.now(timezone.utc)
     threshold = now - timedelta(hours=stale_after_hours)
     providers = []
@@ -65,11 +85,13 @@ def catalog_status(
             "last_success_at": iso(synced_at),
             "stale": synced_at is None or synced_at < threshold,
             "last_run": run_view(last_run(slug)),
+            "pending_price_changes": pending.get(slug, []),
         })
     return {
         "generated_at": now.isoformat(),
         "stale_after_hours": stale_after_hours,
         "stale_providers": [p["provider"] for p in providers if p["stale"]],
+        "providers_with_pending_price_changes": sorted(pending),
         "catalog": {
             "models": sum(row["model_count"] for row in rows.values()),
             "active_models": sum(row["active_model_count"] for row in rows.values()),
