@@ -13,23 +13,31 @@ other's committed result. Two guards protect the rows from a broken answer:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from catalog_pipeline.pipeline.records import MODEL_COLUMNS, frame_to_rows
+from catalog_pipeline.pipeline.money import to_fixed_point
+from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, frame_to_rows
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
+from .bulk_write import insert_models, update_models
 from .jsonable import jsonable
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .schema import models, providers
 
 CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
+_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at")
+# is_active is compared on its own: deactivating a row must not have to rewrite its hash.
+_HASHED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c != "is_active")
+_PRICE_SET = frozenset(PRICE_COLUMNS)
 SHRINK_GUARD_RATIO = 0.5
 _CHUNK = 5000
 
@@ -78,7 +86,7 @@ def load_provider_models(
     incoming = {row["provider_model_id"]: _canonical(row) for row in frame_to_rows(frame)}
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at = _lock_provider(conn, spec, now)
-        existing = _existing_models(conn, provider_id)
+        existing = _existing_models(conn, provider_id, incoming)
         diff, plan = _diff(existing, incoming, now)
         shrink = None if force else shrink_guard_reason(spec.slug, existing, incoming)
         if shrink:
@@ -110,7 +118,16 @@ def _canonical(row: dict[str, Any]) -> dict[str, Any]:
     row["metadata"] = jsonable(row["metadata"] or {})
     for column in ("input_modalities", "output_modalities"):
         row[column] = jsonable(row[column])
+    row["content_hash"] = content_hash(row)
     return row
+
+
+def content_hash(row: dict[str, Any]) -> str:
+    """Equal for equal content whatever the Decimal spelling (1.25E-6 and 0.00000125 hash alike)."""
+    # Called after _canonical: only the Decimals still need a canonical spelling.
+    values = [to_fixed_point(row[c]) if c in _PRICE_SET else row[c] for c in _HASHED_COLUMNS]
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None]:
@@ -139,16 +156,39 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
     return row["id"], row["last_synced_at"]
 
 
-def _existing_models(conn: Connection, provider_id: int) -> dict[str, dict[str, Any]]:
-    columns = [models.c.id, models.c.provider_model_id, models.c.deactivated_at, *(models.c[c] for c in CONTENT_COLUMNS)]
-    result = conn.execute(select(*columns).where(models.c.provider_id == provider_id))
-    return {row["provider_model_id"]: dict(row) for row in result.mappings()}
+def _existing_models(
+    conn: Connection, provider_id: int, incoming: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Every catalog row of the provider: id, activity and hash for all, full content only for the
+    rows whose hash differs from the incoming one (on an unchanged re-sync, none)."""
+    light = conn.execute(
+        select(models.c.id, models.c.provider_model_id, models.c.is_active, models.c.content_hash).where(
+            models.c.provider_id == provider_id
+        )
+    )
+    existing = {
+        model_id: {"id": row_id, "is_active": is_active, "content_hash": stored_hash}
+        for row_id, model_id, is_active, stored_hash in light
+    }
+    differing = [row["id"] for model_id, row in existing.items() if model_id in incoming and not _same_at_a_glance(row, incoming[model_id])]
+    columns = [models.c.id, models.c.deactivated_at, *(models.c[c] for c in CONTENT_COLUMNS)]
+    by_id = {row["id"]: row for row in existing.values()}
+    for start in range(0, len(differing), _CHUNK):
+        chunk = differing[start : start + _CHUNK]
+        for full in conn.execute(select(*columns).where(models.c.id.in_(chunk))).mappings():
+            by_id[full["id"]].update(full)
+    return existing
+
+
+def _same_at_a_glance(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return old["content_hash"] == new["content_hash"] and old["is_active"] == new["is_active"]
 
 
 @dataclass
 class _Plan:
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    rehash: list[dict[str, Any]] = field(default_factory=list)  # same content, hash never stored
     deactivate_ids: list[int] = field(default_factory=list)  # no longer listed
 
 
@@ -162,12 +202,20 @@ def _diff(
             diff.added.append(model_id)
             plan.inserts.append(new)
             continue
-        for held in suspicious_changes(model_id, old, new):
+        if _same_at_a_glance(old, new):
+            diff.unchanged += 1
+            continue
+        held_here = suspicious_changes(model_id, old, new)
+        for held in held_here:
             diff.held.append(held)
             new[held.column] = old[held.column]  # the row keeps its price until accepted
+        if held_here:
+            new["content_hash"] = content_hash(new)
         changes = {c: [_shown(old[c]), _shown(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
         if not changes:
             diff.unchanged += 1
+            if old["content_hash"] != new["content_hash"]:
+                plan.rehash.append({"id": old["id"], "content_hash": new["content_hash"]})
             continue
         if not old["is_active"] and new["is_active"]:
             diff.reactivated.append(model_id)
@@ -175,7 +223,7 @@ def _diff(
             diff.updated[model_id] = changes
         # Listed but marked inactive by the provider: deactivated now, or still since then.
         deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
-        plan.updates.append({"_id": old["id"], "_deactivated_at": deactivated_at, **new})
+        plan.updates.append({"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}})
     for model_id, old in existing.items():
         if model_id not in incoming and old["is_active"]:
             diff.deactivated.append(model_id)
@@ -196,8 +244,9 @@ def _shown(value: Any) -> Any:
 
 
 def _apply(conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_synced_at: datetime | None) -> None:
-    if plan.inserts:
-        rows = [
+    insert_models(
+        conn,
+        [
             {
                 **row,
                 "provider_id": provider_id,
@@ -208,24 +257,11 @@ def _apply(conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_
                 "updated_at": now,
             }
             for row in plan.inserts
-        ]
-        for start in range(0, len(rows), _CHUNK):
-            conn.execute(insert(models), rows[start : start + _CHUNK])
-    if plan.updates:
-        statement = (
-            update(models)
-            .where(models.c.id == bindparam("_id"))
-            .values(
-                {c: bindparam(f"v_{c}") for c in CONTENT_COLUMNS}
-                | {"updated_at": now, "last_seen_at": now, "deactivated_at": bindparam("v_deactivated_at")}
-            )
-        )
-        params = [
-            {"_id": row["_id"], "v_deactivated_at": row["_deactivated_at"], **{f"v_{c}": row[c] for c in CONTENT_COLUMNS}}
-            for row in plan.updates
-        ]
-        for start in range(0, len(params), _CHUNK):
-            conn.execute(statement, params[start : start + _CHUNK])
+        ],
+    )
+    update_models(conn, plan.updates, _UPDATED_COLUMNS, now)
+    for row in plan.rehash:
+        conn.execute(update(models).where(models.c.id == row["id"]).values(content_hash=row["content_hash"]))
     # The last sync that still listed these models is the provider's previous one.
     seen_until = last_synced_at or now
     for start in range(0, len(plan.deactivate_ids), _CHUNK):

@@ -102,6 +102,8 @@ models = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("metadata", JSONType, nullable=False),
+    # SHA-1 of the content columns as written: an unchanged re-sync compares hashes, not rows.
+    Column("content_hash", String(40)),
     UniqueConstraint("provider_id", "provider_model_id", name="uq_models_provider_model"),
 )
 Index("ix_models_provider_active", models.c.provider_id, models.c.is_active)

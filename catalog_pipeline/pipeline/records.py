@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -82,20 +82,9 @@ def frame_to_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain Python values (None for NA) in catalog column order."""
     columns = {}
     for column in MODEL_COLUMNS:
-        series = frame[column]
-        columns[column] = [None if _is_missing(v) else _plain(v) for v in series.tolist()]
+        values = frame[column].tolist()
+        if MODEL_FRAME_DTYPES[column] != "object":  # nullable extension dtypes mark missing as pd.NA
+            values = [None if v is pd.NA else v for v in values]
+        columns[column] = values
     return [dict(zip(MODEL_COLUMNS, values)) for values in zip(*columns.values())] if len(frame) else []
 
-
-def _is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str, Decimal)):
-        return value.item()  # numpy scalar
-    return value
-
-
-def record_as_dict(record: ModelRecord) -> dict[str, Any]:
-    return asdict(record)
