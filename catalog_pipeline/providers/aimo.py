@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
 from catalog_pipeline.pipeline.money import per_token
@@ -72,9 +73,7 @@ def _offer_record(
     provider_id = offer["id"]
     if not isinstance(provider_id, str) or not provider_id.strip():
         raise SkipModel(f"provider offer with an empty id for {name!r}")
-    pricing = offer.get("pricing") or {}
-    if not isinstance(pricing, dict):
-        raise TypeError(f"providers[].pricing is {type(pricing).__name__}, expected an object")
+    pricing = object_field(offer, "pricing", label="providers[].pricing")
     return ModelRecord(
         provider_model_id=f"{provider_id}:{name}",
         model_name=entry.get("display_name") or name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
@@ -36,9 +37,7 @@ def fetch(http: ProviderHttp) -> list[FetchedPage]:
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
-    pricing = entry.get("pricing") or {}
-    if not isinstance(pricing, dict):
-        raise TypeError(f"pricing is {type(pricing).__name__}, expected an object")
+    pricing = object_field(entry, "pricing")
     parameters = string_list(entry.get("supported_parameters"))
     return ModelRecord(
         provider_model_id=entry["id"],

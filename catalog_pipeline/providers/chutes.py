@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
@@ -38,9 +39,7 @@ def fetch(http: ProviderHttp) -> list[FetchedPage]:
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
-    pricing = entry.get("pricing") or {}
-    if not isinstance(pricing, dict):
-        raise TypeError(f"pricing is {type(pricing).__name__}, expected an object")
+    pricing = object_field(entry, "pricing")
     inputs = string_list(entry.get("input_modalities"))
     outputs = string_list(entry.get("output_modalities"))
     features = string_list(entry.get("supported_features"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog_pipeline.pipeline.entry import cheapest_offer
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
 from catalog_pipeline.pipeline.money import parse_price, per_million_tokens
@@ -53,21 +54,17 @@ def _offer(endpoint: Any) -> dict[str, Any]:
     }
 
 
-def _cheapest(offers: list[dict[str, Any]]) -> dict[str, Any] | None:
-    candidates = []
-    for offer in offers:
-        prompt, completion = (parse_price(offer["pricing"].get(key)) for key in ("prompt", "completion"))
-        if prompt is not None and completion is not None:
-            candidates.append((prompt + completion, str(offer["provider"]), offer))
-    return min(candidates, key=lambda c: c[:2])[2] if candidates else None
-
-
 def transform(entry: dict[str, Any]) -> ModelRecord:
     endpoints = entry.get("endpoints") or []
     if not isinstance(endpoints, list):
         raise TypeError(f"endpoints is {type(endpoints).__name__}, expected a list")
     offers = [_offer(endpoint) for endpoint in endpoints]
-    chosen = _cheapest(offers)
+    cheapest = cheapest_offer(
+        offers,
+        lambda offer: (parse_price(offer["pricing"].get("prompt")), parse_price(offer["pricing"].get("completion"))),
+        lambda offer: offer["provider"],
+    )
+    chosen = cheapest[0] if cheapest else None
     pricing = chosen["pricing"] if chosen else {}
     inputs = string_list(entry.get("inputModalities"))
     outputs = string_list(entry.get("outputModalities"))

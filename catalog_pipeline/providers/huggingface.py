@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from catalog_pipeline.pipeline.entry import cheapest_offer
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
@@ -39,19 +40,12 @@ def fetch(http: ProviderHttp) -> list[FetchedPage]:
     return fetch_pages(http, "/models", None, single_page)
 
 
-def _priced(offer: dict[str, Any]) -> tuple[Decimal, Decimal] | None:
+def _prices(offer: dict[str, Any]) -> tuple[Decimal | None, Decimal | None]:
     pricing = offer.get("pricing") or {}
     # Hugging Face quotes each serving provider's price in USD per 1M tokens.
     prompt = per_million_tokens(pricing.get("input"), field=f"{offer.get('provider')}.pricing.input")
     completion = per_million_tokens(pricing.get("output"), field=f"{offer.get('provider')}.pricing.output")
-    return None if prompt is None or completion is None else (prompt, completion)
-
-
-def _cheapest(live: list[dict[str, Any]]) -> tuple[dict[str, Any], tuple[Decimal, Decimal]] | None:
-    priced = [(offer, price) for offer in live if (price := _priced(offer)) is not None]
-    if not priced:
-        return None
-    return min(priced, key=lambda item: (item[1][0] + item[1][1], str(item[0].get("provider"))))
+    return prompt, completion
 
 
 def _tools_flag(offer: dict[str, Any] | None, live_flags: list[bool]) -> bool | None:
@@ -66,7 +60,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
     if not isinstance(offers, list) or not all(isinstance(offer, dict) for offer in offers):
         raise TypeError("providers is not a list of objects")
     live = [offer for offer in offers if offer.get("status") == "live"]
-    chosen = _cheapest(live)
+    chosen = cheapest_offer(live, _prices, lambda offer: offer.get("provider"))
     offer, (prompt, completion) = chosen if chosen else (None, (None, None))
     contexts = [c for o in live if isinstance(c := o.get("context_length"), int) and not isinstance(c, bool)]
     tools = [t for o in live if isinstance(t := o.get("supports_tools"), bool)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
 from catalog_pipeline.pipeline.money import per_token
@@ -46,9 +47,7 @@ def _price_unit(pricing: dict[str, Any]) -> str | None:
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
-    pricing = entry.get("pricing") or {}
-    if not isinstance(pricing, dict):
-        raise TypeError(f"pricing is {type(pricing).__name__}, expected an object")
+    pricing = object_field(entry, "pricing")
     modalities = entry.get("modalities") or {}
     if not isinstance(modalities, dict):
         raise TypeError(f"modalities is {type(modalities).__name__}, expected an object")
