@@ -13,7 +13,7 @@ from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
 from .runs import LaunchError, RunSummary
 
 DEFAULT_WAIT_TIMEOUT_SECONDS = 900.0
-COUNT_KEYS = ("added", "updated", "reactivated", "deactivated", "unchanged")
+COUNT_KEYS = ("added", "updated", "reactivated", "deactivated", "unchanged", "held_price_changes")
 
 
 class Runs(Protocol):
