@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
             from_archive=args.from_archive,
             parallel_fetches=args.parallel_fetches,
-            log_level="DEBUG" if args.verbose else "WARNING",
+            # Failures are summarised per provider below; full logs stay in the run history.
+            log_level="DEBUG" if args.verbose else "CRITICAL",
         )
     width = max(len(slug) for slug in slugs)
     for outcome in outcomes:

@@ -9,7 +9,6 @@ runs rather than N start-ups and N fetches in a row.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -99,6 +98,3 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
             return f"{event.step_key}: {cause.message.strip()}"
     return "run failed without a step failure (see the run in the Dagster UI)"
 
-
-def quiet_dagster_logs() -> None:
-    logging.getLogger("dagster").setLevel(logging.WARNING)
