@@ -225,3 +225,23 @@ def test_raw_list_is_archived_with_hash(provider_env, catalog_url):
     assert archived.pages[0][1]["data"][1]["pricing"]["prompt"] == "0.000000005"
     assert archived.content_sha256 == raw.metadata["content_sha256"].value
     assert "output_modalities=all" in archived.pages[0][0]
+
+
+def test_an_unchanged_list_is_archived_once_and_still_replayable(provider_env, catalog_url):
+    from sqlalchemy import select
+
+    from catalog_pipeline.db.archive import latest_archive
+    from catalog_pipeline.db.engine import catalog_engine
+    from catalog_pipeline.db.schema import raw_model_lists
+
+    serve(provider_env, "openrouter", openrouter_payload())
+    for _ in range(3):
+        assert materialize_provider("openrouter", catalog_url).success
+    with catalog_engine(catalog_url).connect() as conn:
+        rows = conn.execute(select(raw_model_lists).order_by(raw_model_lists.c.id)).mappings().all()
+        assert len(rows) == 3 and len({r["content_sha256"] for r in rows}) == 1
+        assert rows[0]["pages_gzip"] is not None
+        assert [r["pages_gzip"] for r in rows[1:]] == [None, None]
+        assert [r["body_of_id"] for r in rows[1:]] == [rows[0]["id"], rows[0]["id"]]
+        archived = latest_archive(conn, "openrouter")
+    assert archived.id == rows[2]["id"] and len(archived.pages[0][1]["data"]) == 5

@@ -36,6 +36,16 @@ def content_sha256(pages: list[FetchedPage]) -> str:
 
 
 def archive_pages(conn: Connection, slug: str, pages: list[FetchedPage], run_id: str | None) -> ArchivedList:
+    """Record this fetch; its body is stored once per distinct content (a daily unchanged list of
+    8 MB would otherwise pile up), every fetch still gets its own row with time and hash."""
+    digest = content_sha256(pages)
+    previous = conn.execute(
+        select(raw_model_lists.c.id, raw_model_lists.c.content_sha256, raw_model_lists.c.body_of_id)
+        .where(raw_model_lists.c.provider_slug == slug)
+        .order_by(desc(raw_model_lists.c.id))
+        .limit(1)
+    ).first()
+    same_body = previous is not None and previous.content_sha256 == digest
     document = [
         {
             "url": page.url,
@@ -48,11 +58,12 @@ def archive_pages(conn: Connection, slug: str, pages: list[FetchedPage], run_id:
     values = {
         "provider_slug": slug,
         "fetched_at": pages[0].fetched_at,
-        "content_sha256": content_sha256(pages),
+        "content_sha256": digest,
         "page_count": len(pages),
         "byte_size": sum(len(page.body) for page in pages),
         "run_id": run_id,
-        "pages_gzip": gzip.compress(json.dumps(document).encode(), compresslevel=6),
+        "pages_gzip": None if same_body else gzip.compress(json.dumps(document).encode(), compresslevel=6),
+        "body_of_id": (previous.body_of_id or previous.id) if same_body else None,
     }
     archive_id = conn.execute(insert(raw_model_lists).values(values).returning(raw_model_lists.c.id)).scalar_one()
     return ArchivedList(id=archive_id, pages=[(page.url, page.payload) for page in pages], **{
@@ -66,7 +77,10 @@ def latest_archive(conn: Connection, slug: str) -> ArchivedList | None:
     ).mappings().first()
     if row is None:
         return None
-    document = json.loads(gzip.decompress(row["pages_gzip"]))
+    body = row["pages_gzip"]
+    if body is None:
+        body = conn.execute(select(raw_model_lists.c.pages_gzip).where(raw_model_lists.c.id == row["body_of_id"])).scalar_one()
+    document = json.loads(gzip.decompress(body))
     pages = [(page["url"], decode_json(page["body"].encode(), url=page["url"])) for page in document]
     return ArchivedList(
         id=row["id"],

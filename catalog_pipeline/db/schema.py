@@ -119,7 +119,9 @@ raw_model_lists = Table(
     Column("page_count", Integer, nullable=False),
     Column("byte_size", BigInteger, nullable=False),
     Column("run_id", String(64)),
-    Column("pages_gzip", LargeBinary, nullable=False),
+    # NULL when the body equals the provider's previous one: then body_of_id names the row holding it.
+    Column("pages_gzip", LargeBinary),
+    Column("body_of_id", Integer, ForeignKey("raw_model_lists.id")),
 )
 Index("ix_raw_model_lists_provider_time", raw_model_lists.c.provider_slug, raw_model_lists.c.id)
 
