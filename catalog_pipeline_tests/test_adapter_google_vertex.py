@@ -72,3 +72,12 @@ def test_sync_over_http_walks_publishers_and_pages(provider_env, sqlite_url):
     assert [r.query for r in google] == [{"pageSize": ["100"]}, {"pageSize": ["100"], "pageToken": ["page-2-token"]}]
     assert len(provider_env.requests) == len(google_vertex.PUBLISHERS) + 1
     assert {r.headers["Authorization"] for r in provider_env.requests} == {"Bearer test-key-google-vertex-0123456789"}
+    assert all("x-goog-user-project" not in {k.lower() for k in r.headers} for r in provider_env.requests)
+
+
+def test_quota_project_header_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GOOGLE_VERTEX_API_KEY", "token-abc")
+    monkeypatch.setenv("GOOGLE_VERTEX_PROJECT", "billing-project-7")
+    assert google_vertex.SPEC.auth_headers() == {
+        "Authorization": "Bearer token-abc", "x-goog-user-project": "billing-project-7",
+    }

@@ -24,6 +24,8 @@ class ProviderSpec:
     list_path: tuple[str, ...] = ("data",)  # where the entries sit in each page; () = bare array
     auth_scheme: str = "Bearer"
     unverified: str = ""  # what the docs leave unverified, for the README table
+    # Extra request headers taken from the environment when set: {"x-goog-user-project": "GOOGLE_VERTEX_PROJECT"}.
+    header_env_vars: tuple[tuple[str, str], ...] = ()
 
     @property
     def api_key_env_var(self) -> str:
@@ -47,4 +49,6 @@ class ProviderSpec:
 
     def auth_headers(self) -> dict[str, str]:
         key = self.api_key()
-        return {"Authorization": f"{self.auth_scheme} {key}"} if key else {}
+        headers = {"Authorization": f"{self.auth_scheme} {key}"} if key else {}
+        headers.update({name: os.environ[var] for name, var in self.header_env_vars if os.environ.get(var)})
+        return headers

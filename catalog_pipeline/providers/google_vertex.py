@@ -26,7 +26,9 @@ SPEC = ProviderSpec(
     endpoint="GET /publishers/{publisher}/models?pageSize=100 per publisher (pageToken paging)",
     price_unit="none (no prices in the API)",
     list_path=("publisherModels",),
-    unverified="no real body; fixed publisher list; no x-goog-user-project header",
+    unverified="no real body; fixed publisher list",
+    # Some projects bill list calls to a quota project; GOOGLE_VERTEX_PROJECT names it.
+    header_env_vars=(("x-goog-user-project", "GOOGLE_VERTEX_PROJECT"),),
 )
 
 PUBLISHERS = ("google", "anthropic", "meta", "mistralai", "qwen", "deepseek-ai", "openai")
