@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from catalog_pipeline.pipeline.http import decode_json
 from catalog_pipeline.pipeline.normalize import NormalizedModels, normalize
 from catalog_pipeline.providers import adapter_for
@@ -32,7 +34,7 @@ def row(result: NormalizedModels, model_id: str) -> dict[str, Any]:
     matches = result.frame[result.frame["provider_model_id"] == model_id]
     assert len(matches) == 1, f"{model_id} not in frame: {list(result.frame['provider_model_id'])}"
     record = matches.iloc[0].to_dict()
-    return {k: (None if v is None or (not isinstance(v, (list, dict, Decimal, str)) and v != v) or v is _NA else v) for k, v in record.items()}
+    return {k: (None if v is pd.NA else v) for k, v in record.items()}
 
 
 def D(text: str) -> Decimal:  # noqa: N802
@@ -42,7 +44,3 @@ def D(text: str) -> Decimal:  # noqa: N802
 def as_json_bytes(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
-
-import pandas as _pd  # noqa: E402
-
-_NA = _pd.NA
