@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,3 @@ def row(result: NormalizedModels, model_id: str) -> dict[str, Any]:
 
 def D(text: str) -> Decimal:  # noqa: N802
     return Decimal(text)
-
-
-def as_json_bytes(payload: Any) -> bytes:
-    return json.dumps(payload).encode()
-
