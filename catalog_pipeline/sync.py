@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
+from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
 from catalog_pipeline.pipeline import prefetch
 from catalog_pipeline.providers import adapter_for
 
@@ -75,7 +76,7 @@ def _outcome(slug: str, result: dg.ExecuteInProcessResult) -> ProviderOutcome:
         return ProviderOutcome(slug, "failed", failure_message(result), run_id=result.run_id)
     (event,) = result.asset_materializations_for_node("model_catalog")
     metadata = {key: value.value for key, value in event.metadata.items()}
-    counts = {k: metadata[k] for k in ("fetched", "transformed", "skipped", "added", "updated", "reactivated", "deactivated", "unchanged", "held_price_changes") if k in metadata}
+    counts = {k: metadata[k] for k in ("fetched", "transformed", "skipped", *DIFF_COUNT_KEYS) if k in metadata}
     return ProviderOutcome(slug, "ok", metadata["message"], run_id=result.run_id, counts=counts, diff=metadata.get("diff"))
 
 

@@ -127,6 +127,7 @@ def model_catalog(
     if report.shrink_guard:
         context.log.error(report.shrink_guard)
     held = report.diff.held
+    diff = diff_metadata(report.diff)
     return dg.MaterializeResult(
         metadata={
             "message": message,
@@ -137,7 +138,7 @@ def model_catalog(
             "skipped": len(skipped),
             "skipped_reasons": dg.MetadataValue.json(skipped[:MAX_LISTED_REASONS]),
             **report.diff.counts(),
-            "diff": dg.MetadataValue.json(diff_metadata(report.diff)),
+            "diff": dg.MetadataValue.json(diff),
         },
         check_results=[
             dg.AssetCheckResult(
@@ -155,7 +156,7 @@ def model_catalog(
                 metadata={
                     "reason": f"{len(held)} price changes held; accept with: sync-models --accept-pending {spec.slug}"
                     if held else "no suspicious price change",
-                    "held": dg.MetadataValue.json(diff_metadata(report.diff)["held"]),
+                    "held": dg.MetadataValue.json(diff["held"]),
                 },
             ),
         ],

@@ -6,13 +6,15 @@ from decimal import Decimal
 import dagster as dg
 import pandas as pd
 
+from catalog_pipeline.pipeline.records import PRICE_COLUMNS
+
 from .assets import normalized_models
 from .partitions import provider_partitions
 
 # 1,000 USD per 1M tokens: no listed model costs that; a price above it is a unit slip.
 MAX_PLAUSIBLE_PER_TOKEN = Decimal("0.001")
+# pricing_image and pricing_request are per image / per request, so the per-token bound skips them.
 PER_TOKEN_COLUMNS = ("pricing_prompt", "pricing_completion", "pricing_cache_read", "pricing_cache_write")
-PRICE_COLUMNS = (*PER_TOKEN_COLUMNS, "pricing_image", "pricing_request")
 MAX_SHOWN = 20
 
 # Partitioned asset checks are "preview" in Dagster 1.13 (pinned); one partition per provider needs them.

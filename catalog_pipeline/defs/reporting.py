@@ -8,6 +8,8 @@ from catalog_pipeline.db.load import CatalogDiff
 from catalog_pipeline.pipeline.money import to_fixed_point
 
 MAX_LISTED = 500
+# The per-sync counts every materialization of model_catalog carries, as CatalogDiff names them.
+DIFF_COUNT_KEYS = tuple(CatalogDiff().counts())
 
 
 def sync_message(slug: str, synced: int, fetched: int, skipped: int, *, dry_run: bool = False) -> str:

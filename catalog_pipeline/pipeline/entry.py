@@ -9,10 +9,8 @@ Offer = TypeVar("Offer")
 
 
 def object_field(entry: dict[str, Any], key: str, *, label: str | None = None) -> dict[str, Any]:
-    """`entry[key]` as an object: missing or null is {}, anything else skips the entry."""
-    value = entry.get(key)
-    if value is None:
-        return {}
+    """`entry[key]` as an object: missing, null or empty is {}, anything else skips the entry."""
+    value = entry.get(key) or {}
     if not isinstance(value, dict):
         raise TypeError(f"{label or key} is {type(value).__name__}, expected an object")
     return value

@@ -8,8 +8,8 @@ what every row must satisfy: a non-empty id, unique within the provider.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import ModuleType
 from decimal import Decimal
+from types import ModuleType
 from typing import Any, Callable, Iterable
 
 import pandas as pd

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of
 from catalog_pipeline.pipeline.money import parse_price, to_fixed_point
@@ -118,9 +119,7 @@ def _pricing_fields(price: Any) -> dict[str, Any]:
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
-    details = entry.get("metadata") or {}
-    if not isinstance(details, dict):
-        raise TypeError(f"metadata is {type(details).__name__}, expected an object")
+    details = object_field(entry, "metadata")
     pricing = _pricing_fields(entry.get(_PRICE_KEY))
     inputs, outputs = _io_of(details.get("category"))
     status = details.get("status")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
 from catalog_pipeline.pipeline.money import parse_price, scaled
@@ -81,12 +82,8 @@ def _image_price(entry: dict[str, Any], outputs: list[str] | None) -> Decimal | 
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
-    details = entry.get("metadata") or {}
-    if not isinstance(details, dict):
-        raise TypeError(f"metadata is {type(details).__name__}, expected an object")
-    architecture = details.get("architecture") or {}
-    if not isinstance(architecture, dict):
-        raise TypeError(f"metadata.architecture is {type(architecture).__name__}, expected an object")
+    details = object_field(entry, "metadata")
+    architecture = object_field(details, "architecture", label="metadata.architecture")
     inputs = string_list(architecture.get("inputModalities"))
     outputs = string_list(architecture.get("outputModalities"))
     features = string_list(details.get("supportedFeatures"))

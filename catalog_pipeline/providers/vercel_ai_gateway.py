@@ -48,9 +48,7 @@ def _price_unit(pricing: dict[str, Any]) -> str | None:
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
     pricing = object_field(entry, "pricing")
-    modalities = entry.get("modalities") or {}
-    if not isinstance(modalities, dict):
-        raise TypeError(f"modalities is {type(modalities).__name__}, expected an object")
+    modalities = object_field(entry, "modalities")
     inputs = string_list(modalities.get("input"))
     outputs = string_list(modalities.get("output"))
     tags = string_list(entry.get("tags"))

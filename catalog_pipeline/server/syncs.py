@@ -8,12 +8,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
 
 from .runs import LaunchError, RunSummary
 
 DEFAULT_WAIT_TIMEOUT_SECONDS = 900.0
-COUNT_KEYS = ("added", "updated", "reactivated", "deactivated", "unchanged", "held_price_changes")
 
 
 class Runs(Protocol):
@@ -150,7 +150,7 @@ def sync_counts(metadata: dict[str, Any]) -> dict[str, Any]:
         "models_transformed": transformed,
         "models_synced": 0 if dry_run else transformed,
         "models_skipped": metadata.get("skipped"),
-        **{key: metadata.get(key) for key in COUNT_KEYS},
+        **{key: metadata.get(key) for key in DIFF_COUNT_KEYS},
     }
     if dry_run:
         counts["diff"] = metadata.get("diff")
