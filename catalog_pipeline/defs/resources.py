@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from catalog_pipeline.db.engine import catalog_engine, resolve_database_url
 from catalog_pipeline.pipeline import prefetch
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
+from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.spec import ProviderSpec
 from catalog_pipeline.providers import adapter_for
 
@@ -56,7 +57,7 @@ class ProviderApis(dg.ConfigurableResource):
     def fetch_now(self, slug: str) -> list[FetchedPage]:
         module = adapter_for(slug)
         with self.client_for(module.SPEC) as http:
-            return module.fetch(http)
+            return fetch_model_list(module, http)
 
     def client_for(self, spec: ProviderSpec) -> ProviderHttp:
         key = spec.api_key()

@@ -14,10 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import cheapest_offer
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -27,17 +25,11 @@ SPEC = ProviderSpec(
     base_url="https://router.huggingface.co/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /models",
     price_unit="USD per 1M tokens, JSON numbers, per serving provider",
-    unverified="no paging assumed (none seen)",
 )
 
 _OFFER_FIELDS = ("provider", "status", "context_length", "pricing", "is_free", "supports_tools",
                  "supports_structured_output", "is_model_author")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def _prices(offer: dict[str, Any]) -> tuple[Decimal | None, Decimal | None]:
@@ -72,11 +64,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_prompt=prompt,
         pricing_completion=completion,
         context_length=(offer or {}).get("context_length") or (max(contexts) if contexts else None),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
+        **modality_fields(inputs, outputs),
         supports_function_calling=_tools_flag(offer, tools),
-        supports_vision=flag_in(inputs, "image"),
         is_active=bool(live),
         metadata={
             "owned_by": entry.get("owned_by"),
