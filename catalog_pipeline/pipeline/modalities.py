@@ -1,4 +1,4 @@
-"""Shared readers for the modality and capability facts adapters find in provider payloads."""
+"""Shared readers for the modality, capability and health facts adapters find in provider payloads."""
 
 from __future__ import annotations
 
@@ -76,3 +76,15 @@ def feature_flags(features: list[str] | None) -> dict[str, Any]:
         "supports_function_calling": flag_in(features, *TOOL_WORDS),
         "supports_reasoning": flag_in(features, *REASONING_WORDS),
     }
+
+
+HEALTH_STATUS_LENGTH = 32  # the length of the catalog's health_status column
+
+
+def health_status(value: Any) -> str | None:
+    """A provider's own status word for a model (`live`, `deprecated` ...) as it publishes it; None
+    when absent, not a string, empty, or longer than the catalog column holds."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip()
+    return word if 0 < len(word) <= HEALTH_STATUS_LENGTH else None

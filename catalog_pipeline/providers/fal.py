@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
 from catalog_pipeline.pipeline.listing import fetch_declared_list
-from catalog_pipeline.pipeline.modalities import modality_fields
+from catalog_pipeline.pipeline.modalities import health_status, modality_fields
 from catalog_pipeline.pipeline.money import parse_price, to_fixed_point
 from catalog_pipeline.pipeline.normalize import Pages, extract_entries
 from catalog_pipeline.pipeline.paging import by_cursor, fetch_pages
@@ -133,6 +133,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_request=pricing.get("pricing_request"),
         **modality_fields(inputs, outputs),
         is_active=status != "deprecated",
+        health_status=health_status(status),
         metadata=pricing["metadata"]
         | {key: details[key] for key in ("category", "status", "tags", "model_url") if key in details},
     )

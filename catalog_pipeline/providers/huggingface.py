@@ -5,7 +5,8 @@ carries the price of the cheapest *live* offer that has both an input and an out
 metadata["price_offer_provider"]; every offer is kept in metadata["offers"] (without the
 latency/throughput live metrics, which would change the row on every sync). Context length and tool
 support come from that offer, else from the live offers (max context, any tool support). A model
-with no live offer is stored inactive. Unverified: paging (none seen; about 140 models).
+with no live offer is stored inactive. `health_status` is `live` when any offer is, else `staging`
+when one is, else the first status an offer publishes (`error`). Unverified: paging (none seen; about 140 models).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import cheapest_offer
-from catalog_pipeline.pipeline.modalities import modality_fields, string_list
+from catalog_pipeline.pipeline.modalities import health_status, modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
@@ -47,6 +48,12 @@ def _tools_flag(offer: dict[str, Any] | None, live_flags: list[bool]) -> bool | 
     return any(live_flags) if live_flags else None
 
 
+def _health(offers: list[dict[str, Any]]) -> str | None:
+    statuses = [status for offer in offers if (status := health_status(offer.get("status")))]
+    best = [status for status in ("live", "staging") if status in statuses]
+    return (best or statuses or [None])[0]
+
+
 def transform(entry: dict[str, Any]) -> ModelRecord:
     offers = entry.get("providers") or []
     if not isinstance(offers, list) or not all(isinstance(offer, dict) for offer in offers):
@@ -67,6 +74,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         **modality_fields(inputs, outputs),
         supports_function_calling=_tools_flag(offer, tools),
         is_active=bool(live),
+        health_status=_health(offers),
         metadata={
             "owned_by": entry.get("owned_by"),
             "created": entry.get("created"),
