@@ -19,13 +19,13 @@ def env_prefix(slug: str) -> str:
 class ProviderSpec:
     slug: str
     name: str
-    base_url: str  # the API root as the provider documents it; the adapter appends its path
+    base_url: str  # the API root as the provider documents it; paths are appended to it
     kind: Literal["text", "image"]
     key_required: bool
     price_unit: str  # the unit the provider quotes, for people: "USD per 1M tokens"
     # The model list: GET <base URL><endpoint_path>?<endpoint_query>, then every page `paging` names.
     endpoint_path: str = "/models"
-    endpoint_query: Mapping[str, Any] = field(default_factory=dict)
+    endpoint_query: Mapping[str, Any] = field(default_factory=dict, hash=False)
     paging: NextRequest = single_page
     endpoint_note: str = ""  # what the request line does not say, for people: "follows links.next"
     list_path: tuple[str, ...] = ("data",)  # where the entries sit in each page; () = bare array

@@ -15,6 +15,7 @@ from catalog_pipeline.pipeline.money import per_million_tokens
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
+
 def _next_page(page: FetchedPage, params: dict[str, Any]):
     paging = page.payload.get("pagination") if isinstance(page.payload, dict) else None
     if not isinstance(paging, dict):
