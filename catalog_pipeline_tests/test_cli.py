@@ -29,7 +29,7 @@ def serve_spine(server) -> None:
 def sync_models(*args: str, database_url: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "CATALOG_DATABASE_URL": database_url, **(extra_env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "catalog_pipeline.cli", *args],
+        [sys.executable, "-m", "catalog_pipeline.cli.sync_models", *args],
         env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
     )
 
@@ -115,7 +115,7 @@ def test_unknown_provider_and_bad_database_url_are_named(provider_env, tmp_path)
 
 
 def test_list_providers_names_every_registered_provider():
-    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli", "--list-providers"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--list-providers"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert f"{len(PROVIDER_SLUGS)} providers" in done.stdout
     for slug in PROVIDER_SLUGS:
