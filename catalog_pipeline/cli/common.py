@@ -33,3 +33,21 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
     for line in cells:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+def open_catalog(prog: str, url: str | None, *, upgrade: bool = True):
+    """The catalog engine, or exit 2 with the database named (password hidden) when it cannot open."""
+    from sqlalchemy.engine import make_url
+
+    from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine, resolve_database_url
+
+    try:
+        engine = catalog_engine(url, upgrade=upgrade)
+        with engine.connect():  # upgrading connected already; otherwise find out now
+            return engine
+    except CatalogConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - any driver error: say which database, then stop
+        shown = make_url(resolve_database_url(url)).render_as_string(hide_password=True)
+        print(f"{prog}: cannot open the catalog database {shown}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    raise SystemExit(2)
