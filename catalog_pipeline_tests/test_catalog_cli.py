@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from catalog_pipeline.db.migrate import head_revision
 
+from .catalog_cli import run_catalog
 from .legacy_catalogs import create_legacy_catalog
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_catalog(*args: str, database_url: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k != "CATALOG_DATABASE_URL"} | (env or {})
-    extra = ["--database-url", database_url] if database_url else []
-    return subprocess.run(
-        [sys.executable, "-m", "catalog_pipeline.cli.catalog", *args, *extra],
-        env=full_env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
-    )
 
 
 def test_db_check_fails_until_upgrade_then_passes(catalog_url):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
+from catalog_pipeline.pipeline.lifecycle import lifecycle_date
 from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
 from catalog_pipeline.pipeline.money import parse_price
 from catalog_pipeline.pipeline.paging import by_next_link, fetch_pages
@@ -73,6 +74,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         supports_function_calling=flag_in(parameters, "tools"),
         supports_vision=flag_in(inputs, "image"),
         supports_reasoning=flag_in(parameters, "reasoning", "include_reasoning"),
+        expiration_date=lifecycle_date(entry.get("expiration_date"), field="expiration_date"),
         metadata={key: value for key, value in entry.items() if key not in _MAPPED}
         | {"pricing_other": {k: v for k, v in pricing.items() if k not in _PRICE_KEYS}},
     )
