@@ -78,3 +78,11 @@ def test_an_adapter_returning_a_non_date_is_skipped_with_the_field_named():
     result = normalize(Adapter, [])
     assert result.skipped == ["a: deprecation_date is not a date: '2026-01-01'"]
     assert list(result.frame["provider_model_id"]) == ["b"]
+
+
+def test_vercel_deprecated_at_becomes_the_deprecation_date():
+    payload = json.loads((FIXTURES / "vercel-ai-gateway_models.json").read_text())
+    result = normalize(adapter_for("vercel-ai-gateway"), [("u", payload)])
+    dates = {row["provider_model_id"]: row["deprecation_date"] for _, row in result.frame.iterrows()}
+    assert dates["voice/scribe"] == date(2026, 9, 21)  # deprecated_at 1790000000, unix seconds
+    assert sum(d is not None for d in dates.values()) == 1
