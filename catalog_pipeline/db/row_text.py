@@ -1,0 +1,138 @@
+"""The normalized frame as text, column by column: one pass per column, no Python dict per row.
+
+Each value becomes its PostgreSQL `COPY` text: `\\N` for NULL; backslash, tab, newline and
+carriage return escaped; Decimals in fixed point (`1.25E-6` and `0.00000125` spell alike); JSON
+with sorted keys. That spelling is one-to-one per column, so it serves twice: the content hash
+of a row is the SHA-1 of its hashed columns' text, and an insert on PostgreSQL is those lines
+sent to `COPY ... FROM STDIN` as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from catalog_pipeline.pipeline.money import to_fixed_point
+from catalog_pipeline.pipeline.records import MODEL_FRAME_DTYPES, PRICE_COLUMNS
+
+from .jsonable import jsonable
+
+NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+JSON_COLUMNS = frozenset({"input_modalities", "output_modalities", "metadata"})
+_PRICES = frozenset(PRICE_COLUMNS)
+
+
+def escaped(value: str) -> str:
+    return value.translate(_ESCAPES)
+
+
+def json_text(value: Any) -> str:
+    """The JSON the catalog stores for a value (see db/jsonable.py), keys sorted."""
+    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"))
+
+
+def scalar_text(value: Any) -> str:
+    """One Python value as COPY text (the change feed's and history's columns)."""
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (dict, list)):
+        return escaped(json_text(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return escaped(to_fixed_point(value) if hasattr(value, "as_tuple") else str(value))
+
+
+def _price_text(value: Any) -> str:
+    return NULL if value is None else to_fixed_point(value)
+
+
+def _metadata_text(value: Any) -> str:
+    return escaped(json_text(value or {}))  # an absent metadata object is stored as {}
+
+
+def _json_text(value: Any) -> str:
+    return NULL if value is None else escaped(json_text(value))
+
+
+def _bool_text(value: Any) -> str:
+    return NULL if value is None else ("t" if value else "f")
+
+
+def _int_text(value: Any) -> str:
+    return NULL if value is None else str(int(value))
+
+
+def _string_text(value: Any) -> str:
+    return NULL if value is None else value.translate(_ESCAPES)
+
+
+def _encoder(column: str):
+    if column in _PRICES:
+        return _price_text
+    if column == "metadata":
+        return _metadata_text
+    if column in JSON_COLUMNS:
+        return _json_text
+    return {"boolean": _bool_text, "Int64": _int_text, "string": _string_text}.get(MODEL_FRAME_DTYPES.get(column), scalar_text)
+
+
+def value_text(column: str, value: Any) -> str:
+    """One value of a model column, spelled as `column_text` spells it in a frame."""
+    return _encoder(column)(value)
+
+
+def column_text(frame: pd.DataFrame, column: str) -> list[str]:
+    values = frame[column].to_numpy(dtype=object, na_value=None)
+    encode = _encoder(column)
+    if encode is _json_text:  # few distinct lists (the modalities): spell each once
+        spelled: dict[Any, str] = {}
+        out = []
+        for v in values:
+            key = tuple(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else None
+            text = spelled.get(key) if key is not None else None
+            if text is None:
+                text = encode(v)
+                if key is not None:
+                    spelled[key] = text
+            out.append(text)
+        return out
+    return [encode(v) for v in values]
+
+
+def frame_text(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, list[str]]:
+    return {column: column_text(frame, column) for column in columns}
+
+
+def row_hashes(texts: dict[str, list[str]], columns: Sequence[str]) -> list[str]:
+    """SHA-1 of each row's text in `columns` (tab-separated: a tab inside a value is escaped)."""
+    return [hashlib.sha1("\t".join(row).encode()).hexdigest() for row in zip(*(texts[c] for c in columns))]
+
+
+def copy_lines(
+    texts: dict[str, list[str]], columns: Sequence[str], positions: Sequence[int] | None = None, suffix: str = ""
+) -> bytes:
+    """`COPY ... FROM STDIN` text of the rows at `positions` (all when None), each line ending
+    with `suffix` (the tab-joined text of columns equal on every row)."""
+    columns_text = [texts[c] for c in columns]
+    rows = zip(*columns_text) if positions is None else ([values[i] for values in columns_text] for i in positions)
+    end = f"\t{suffix}\n" if suffix else "\n"
+    return "".join("\t".join(row) + end for row in rows).encode()
+
+
+def copy_rows(rows: Iterable[Sequence[Any]], json_positions: Sequence[int] = ()) -> bytes:
+    """COPY text of rows of Python values; the values at `json_positions` go to JSON columns
+    (None is SQL NULL there, any other value its JSON text)."""
+    lines = []
+    for row in rows:
+        cells = [scalar_text(v) for v in row]
+        for i in json_positions:
+            if row[i] is not None:
+                cells[i] = escaped(json_text(row[i]))
+        lines.append("\t".join(cells))
+    return ("\n".join(lines) + "\n").encode() if lines else b""
