@@ -103,12 +103,12 @@ def floor(url: str, rows: int) -> dict:
     from psycopg.types.json import Jsonb
 
     from catalog_pipeline.db.engine import catalog_engine, normalize_database_url
-    from catalog_pipeline.db.load import content_hash_of_frame
+    from catalog_pipeline.db.load import _Listed
 
     frame = bench_frame(rows)
     catalog_engine(url)  # the schema
     now = datetime.now(timezone.utc)
-    hashes = content_hash_of_frame(frame)
+    hashes = _Listed.of(frame).texts["content_hash"]
     columns = [*frame.columns, "provider_id", "content_hash", "first_seen_at", "last_seen_at", "created_at", "updated_at"]
     tuples = []
     for values, digest in zip(frame.astype(object).itertuples(index=False, name=None), hashes):

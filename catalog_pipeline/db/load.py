@@ -14,6 +14,7 @@ other's committed result. Two guards protect the rows from a broken answer:
 from __future__ import annotations
 
 import hashlib
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -29,7 +30,7 @@ from catalog_pipeline.pipeline.spec import ProviderSpec
 
 from .bulk_write import insert_models, update_models
 from .changes import record_load_changes
-from .history import open_price_periods
+from .history import open_first_periods, open_price_periods
 from .jsonable import jsonable
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import frame_text, row_hashes, value_text
@@ -99,7 +100,10 @@ def load_provider_models(
             transaction.rollback()
             return report
         _apply(conn, provider_id, listed, plan, diff, now, last_synced_at)
-        open_price_periods(conn, provider_id, _new_prices(diff), now, run_id)
+        if stored.empty:  # the provider's first load: every one of its rows is new
+            open_first_periods(conn, provider_id, now, run_id)
+        else:
+            open_price_periods(conn, provider_id, _new_prices(diff), now, run_id)
         report.changes = record_load_changes(conn, provider_id, diff, now, run_id)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         if not shrink:  # a list the guard distrusted is not a successful sync
@@ -184,12 +188,14 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
 
 def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
     """Id, hash and activity of every catalog row of the provider, indexed by provider_model_id."""
-    rows = conn.execute(
-        select(models.c.provider_model_id, models.c.content_hash, models.c.is_active).where(models.c.provider_id == provider_id)
-    ).all()
-    stored = pd.DataFrame(rows, columns=["provider_model_id", "content_hash", "is_active"])
+    # The driver's cursor: plain tuples, no Row object per model.
+    placeholder = "%s" if conn.dialect.name == "postgresql" else "?"
+    with closing(conn.connection.dbapi_connection.cursor()) as cursor:
+        cursor.execute(f"SELECT provider_model_id, content_hash, is_active FROM models WHERE provider_id = {placeholder}", (provider_id,))
+        rows = cursor.fetchall()
+    stored = pd.DataFrame.from_records(rows, columns=["provider_model_id", "content_hash", "is_active"], index="provider_model_id")
     stored["is_active"] = stored["is_active"].astype(bool)
-    return stored.set_index("provider_model_id")
+    return stored
 
 
 def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> dict[str, dict[str, Any]]:
