@@ -11,12 +11,17 @@ Dagster's own, so an instance can switch to or from it in its dagster.yaml at an
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster.version import __version__ as dagster_version
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
@@ -27,6 +32,7 @@ from dagster._core.storage.sqlite_storage import (
     _schedule_directory,
 )
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
 
 # Per-run event databases: a webserver reads many runs, so only the most recent stay open.
 OPEN_RUN_DATABASES = 8
@@ -91,12 +97,37 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
         with self._db_lock:
+            if shard not in self._initialized_dbs and self._created_from_template(shard):
+                self._initialized_dbs.add(shard)
             engine = self._open_engines.get(self.conn_string_for_shard(shard))
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _created_from_template(self, shard: str) -> bool:
+        """Whether this call made the shard's database, as a copy of an empty one: creating its
+        tables and indexes and checking its schema version took a third of a run's bookkeeping."""
+        target = Path(self.path_for_shard(shard))
+        if shard == INDEX_SHARD_NAME or target.exists():
+            return False
+        template = Path(self._base_dir).parent / f"event_log_template-{dagster_version}.db"
+        if not template.exists():
+            building = template.with_name(f"{template.name}.{os.getpid()}.{threading.get_ident()}")
+            engine = create_engine(f"sqlite:///{building}", poolclass=NullPool)
+            SqliteEventLogStorage._initdb(self, engine)
+            engine.dispose()  # the last connection closed: the file is complete, its WAL folded in
+            os.replace(building, template)
+        copied = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}")
+        shutil.copyfile(template, copied)
+        try:
+            os.link(copied, target)  # never over a database another process has just made
+        except FileExistsError:
+            return False
+        finally:
+            copied.unlink()
+        return True
 
     def dispose(self) -> None:
         self._open_engines.dispose()

@@ -31,6 +31,11 @@ def escaped(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
+def _escaped_json(text: str) -> str:
+    # JSON text holds no raw tab or newline (json escapes them), so only a backslash needs COPY's escape.
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
 def json_text(value: Any) -> str:
     """The JSON the catalog stores for a value (see db/jsonable.py), keys sorted.
 
@@ -64,11 +69,11 @@ def _price_text(value: Any) -> str:
 
 
 def _metadata_text(value: Any) -> str:
-    return escaped(json_text(value or {}))  # an absent metadata object is stored as {}
+    return _escaped_json(json_text(value or {}))  # an absent metadata object is stored as {}
 
 
 def _json_text(value: Any) -> str:
-    return NULL if value is None else escaped(json_text(value))
+    return NULL if value is None else _escaped_json(json_text(value))
 
 
 def _bool_text(value: Any) -> str:
