@@ -9,7 +9,9 @@ UI's run list with their tags.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -19,10 +21,13 @@ import httpx
 from starlette.types import ASGIApp
 
 from catalog_pipeline.instance import CODE_LOCATION_NAME
+from catalog_pipeline.run_liveness import PARTITION_TAG, fail_dead_runs
+
+from .dagster_internals import latest_run_per_tag_value
 
 JOB_NAME = "catalog_sync"
 REPOSITORY_NAME = "__repository__"  # the implicit repository of a `Definitions` object
-PARTITION_TAG = "dagster/partition"
+KEPT_OUTCOMES = 1024  # finished runs' outcomes never change; this many are kept in memory
 TRIGGER_TAG = "catalog/trigger"
 DRY_RUN_TAG = "catalog/dry_run"
 CATALOG_ASSET = dg.AssetKey("model_catalog")
@@ -87,6 +92,8 @@ class DagsterRuns:
         self.instance = instance
         self._ui_app = ui_app
         self._location_name = location_name
+        self._outcomes: OrderedDict[str, tuple[dict[str, Any], str | None]] = OrderedDict()
+        self._outcomes_guard = threading.Lock()  # requests read runs from several threads
 
     async def launch(self, provider: str, *, dry_run: bool, tags: dict[str, str]) -> str:
         variables = {
@@ -118,15 +125,22 @@ class DagsterRuns:
         raise LaunchError(f"{result.get('__typename')}: {'; '.join(reasons)}".rstrip(": "))
 
     def active_run_id(self, provider: str) -> str | None:
-        """A queued or running run of this provider (any job, any trigger), or None."""
+        """A queued or running run of this provider (any job, any trigger), or None. A started run
+        whose process is gone, or which is past the run deadline, is failed first and does not count."""
+        fail_dead_runs(self.instance, provider)
         records = self.instance.get_run_records(
             filters=dg.RunsFilter(statuses=IN_PROGRESS_STATUSES, tags={PARTITION_TAG: provider}), limit=1
         )
         return records[0].dagster_run.run_id if records else None
 
-    def last_run(self, provider: str) -> RunSummary | None:
-        records = self.instance.get_run_records(filters=dg.RunsFilter(tags={PARTITION_TAG: provider}), limit=1)
-        return self._summary(records[0]) if records else None
+    def last_runs(self, providers: list[str]) -> dict[str, RunSummary]:
+        """The newest run of each provider that has one: one query, plus one per newly finished run."""
+        records = self.instance.get_run_records(
+            filters=dg.RunsFilter(tags={PARTITION_TAG: providers}),
+            bucket_by=latest_run_per_tag_value(PARTITION_TAG, providers),
+        )
+        summaries = (self._summary(record) for record in records)
+        return {summary.provider: summary for summary in summaries if summary.provider}
 
     def summary(self, run_id: str) -> RunSummary | None:
         records = self.instance.get_run_records(filters=dg.RunsFilter(run_ids=[run_id]), limit=1)
@@ -152,8 +166,20 @@ class DagsterRuns:
             ended_at=record.end_time,
         )
         if summary.finished:
-            summary.metadata, summary.error = self._outcome(run.run_id)
+            summary.metadata, summary.error = self._finished_outcome(run.run_id)
         return summary
+
+    def _finished_outcome(self, run_id: str) -> tuple[dict[str, Any], str | None]:
+        with self._outcomes_guard:
+            if run_id in self._outcomes:
+                self._outcomes.move_to_end(run_id)
+                return self._outcomes[run_id]
+        outcome = self._outcome(run_id)
+        with self._outcomes_guard:
+            self._outcomes[run_id] = outcome
+            while len(self._outcomes) > KEPT_OUTCOMES:
+                self._outcomes.popitem(last=False)
+        return outcome
 
     def _outcome(self, run_id: str) -> tuple[dict[str, Any], str | None]:
         events = self.instance.get_records_for_run(
