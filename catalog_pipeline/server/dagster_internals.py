@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.dagster_run import TagBucket
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster_webserver.app import create_app_from_workspace_process_context
@@ -35,11 +34,6 @@ def dagster_ui_app(instance: dg.DagsterInstance, workspace_file: Path) -> Iterat
         code_server_log_level="WARNING",
     ) as context:
         yield create_app_from_workspace_process_context(context)
-
-
-def latest_run_per_tag_value(tag_key: str, values: list[str]) -> TagBucket:
-    """`bucket_by` for `get_run_records`: the newest run of each tag value, in one query."""
-    return TagBucket(tag_key=tag_key, tag_values=values, bucket_limit=1)
 
 
 def daemon_command(workspace_file: Path) -> list[str]:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dagster as dg
@@ -23,11 +23,11 @@ from starlette.types import ASGIApp
 from catalog_pipeline.instance import CODE_LOCATION_NAME
 from catalog_pipeline.run_liveness import PARTITION_TAG, fail_dead_runs
 
-from .dagster_internals import latest_run_per_tag_value
-
 JOB_NAME = "catalog_sync"
 REPOSITORY_NAME = "__repository__"  # the implicit repository of a `Definitions` object
 KEPT_OUTCOMES = 1024  # finished runs' outcomes never change; this many are kept in memory
+# Runs are re-read this far back, so a writer whose clock lags ours (another host) is not missed.
+UPDATE_OVERLAP = timedelta(minutes=5)
 TRIGGER_TAG = "catalog/trigger"
 DRY_RUN_TAG = "catalog/dry_run"
 CATALOG_ASSET = dg.AssetKey("model_catalog")
@@ -94,6 +94,9 @@ class DagsterRuns:
         self._location_name = location_name
         self._outcomes: OrderedDict[str, tuple[dict[str, Any], str | None]] = OrderedDict()
         self._outcomes_guard = threading.Lock()  # requests read runs from several threads
+        self._newest: dict[str, Any] = {}  # provider -> RunRecord of its newest run
+        self._newest_read_at: datetime | None = None
+        self._newest_guard = threading.Lock()
 
     async def launch(self, provider: str, *, dry_run: bool, tags: dict[str, str]) -> str:
         variables = {
@@ -134,13 +137,24 @@ class DagsterRuns:
         return records[0].dagster_run.run_id if records else None
 
     def last_runs(self, providers: list[str]) -> dict[str, RunSummary]:
-        """The newest run of each provider that has one: one query, plus one per newly finished run."""
-        records = self.instance.get_run_records(
-            filters=dg.RunsFilter(tags={PARTITION_TAG: providers}),
-            bucket_by=latest_run_per_tag_value(PARTITION_TAG, providers),
-        )
-        summaries = (self._summary(record) for record in records)
-        return {summary.provider: summary for summary in summaries if summary.provider}
+        """The newest run of each provider that has one. The first call reads each provider's newest
+        run; later calls read, in one query, only the runs created or updated since."""
+        with self._newest_guard:
+            read_at = datetime.now(timezone.utc)
+            if self._newest_read_at is None:
+                records = [record for provider in providers for record in self.instance.get_run_records(
+                    filters=dg.RunsFilter(tags={PARTITION_TAG: provider}), limit=1)]
+            else:
+                records = self.instance.get_run_records(filters=dg.RunsFilter(
+                    tags={PARTITION_TAG: providers}, updated_after=self._newest_read_at - UPDATE_OVERLAP))
+            for record in records:
+                provider = record.dagster_run.tags.get(PARTITION_TAG)
+                known = self._newest.get(provider)
+                if known is None or record.storage_id >= known.storage_id:
+                    self._newest[provider] = record
+            self._newest_read_at = read_at
+            newest = [self._newest[provider] for provider in providers if provider in self._newest]
+        return {record.dagster_run.tags[PARTITION_TAG]: self._summary(record) for record in newest}
 
     def summary(self, run_id: str) -> RunSummary | None:
         records = self.instance.get_run_records(filters=dg.RunsFilter(run_ids=[run_id]), limit=1)
