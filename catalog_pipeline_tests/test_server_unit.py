@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -283,21 +281,25 @@ def test_default_instance_config_is_written_once_and_loads(tmp_path: Path, monke
         assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
 
 
-def test_internal_dagster_imports_still_resolve():
-    from catalog_pipeline.server import dagster_internals
-
-    assert callable(dagster_internals.dagster_ui_app)
-    assert dagster_internals.daemon_command(Path("w.yaml"))[1:4] == ["-m", "dagster._daemon", "run"]
-
-
 def test_daemon_process_leaves_no_process_behind():
-    script = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
-    with DaemonProcess([sys.executable, "-c", script]) as daemon:
+    # The child reports its grandchild's pid once it runs, so the test never races its start.
+    script = "import subprocess, sys, time; p = subprocess.Popen(['sleep', '60']); print(p.pid, flush=True); time.sleep(60)"
+    with DaemonProcess([sys.executable, "-c", script], stdout=subprocess.PIPE) as daemon:
         group = daemon.process.pid
-        time.sleep(0.5)
+        grandchild = int(daemon.process.stdout.readline())
+        os.kill(grandchild, 0)  # running now
     assert daemon.process.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
+    assert not _running(grandchild)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a killed process its new parent has not reaped yet is gone
 
 
 def test_unknown_admin_paths_and_methods_answer_json(client: TestClient):

@@ -17,24 +17,21 @@ class DaemonProcess:
     """Start `command` in its own process group; on exit, SIGTERM it (dagster-daemon treats it
     like Ctrl-C and shuts down its code server), then kill whatever is left of the group."""
 
-    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None, stdout: int | None = None) -> None:
         self._command = list(command)
         self._env = dict(env) if env is not None else None
+        self._stdout = stdout
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "DaemonProcess":
         self.process = subprocess.Popen(
-            self._command, env=self._env, start_new_session=True, stdin=subprocess.DEVNULL,
+            self._command, env=self._env, start_new_session=True, stdin=subprocess.DEVNULL, stdout=self._stdout,
             preexec_fn=_terminate_with_parent if sys.platform == "linux" else None,
         )
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         process = self.process
