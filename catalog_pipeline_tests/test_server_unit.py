@@ -282,8 +282,11 @@ def test_default_instance_config_is_written_once_and_loads(tmp_path: Path, monke
 
 
 def test_daemon_process_leaves_no_process_behind():
-    # The child reports its grandchild's pid once it runs, so the test never races its start.
-    script = "import subprocess, sys, time; p = subprocess.Popen(['sleep', '60']); print(p.pid, flush=True); time.sleep(60)"
+    # A grandchild that ignores SIGTERM (as a stuck run worker might) reports its pid once it
+    # runs, so the test never races its start.
+    grandchild_code = ("import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                       "print(os.getpid(), flush=True); time.sleep(60)")
+    script = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {grandchild_code!r}]); time.sleep(60)"
     with DaemonProcess([sys.executable, "-c", script], stdout=subprocess.PIPE) as daemon:
         group = daemon.process.pid
         grandchild = int(daemon.process.stdout.readline())

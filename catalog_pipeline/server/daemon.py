@@ -45,12 +45,11 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 pass
         # Run workers or a code server that outlived the daemon: no orphans.
-        deadline = time.monotonic() + 2.0
-        while _group_alive(group) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_for_group_exit(group, 2.0)
         _signal_group(group, signal.SIGKILL)
         if process.poll() is None:
             process.wait(timeout=5)
+        _wait_for_group_exit(group, 2.0)  # until the killed are reaped: stop() returns with none left
 
 
 def _terminate_with_parent() -> None:
@@ -67,6 +66,12 @@ def _signal_group(group: int, sig: signal.Signals) -> None:
         os.killpg(group, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _wait_for_group_exit(group: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while _group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _group_alive(group: int) -> bool:
