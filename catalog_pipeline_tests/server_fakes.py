@@ -14,6 +14,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2 and says so at i
     from starlette.testclient import TestClient
 
 from catalog_pipeline.providers import ADAPTERS
+from catalog_pipeline.server.admin_api import with_json_forms
 from catalog_pipeline.server.app import create_server_app
 from catalog_pipeline.server.runs import RunSummary
 from catalog_pipeline.server.secrets import Redactor, provider_keys
@@ -90,7 +91,8 @@ class FakeClock:
 
 def server_client(runs: FakeRuns, clock: FakeClock) -> TestClient:
     """The whole server app (auth, access log, admin API, fake UI) behind a TestClient."""
-    app = create_server_app(KEY, SyncService(runs), fake_ui, Redactor([KEY, *provider_keys()]), clock=clock)
+    redact = Redactor(with_json_forms([KEY, *provider_keys()]))  # as server/cli.py builds it
+    app = create_server_app(KEY, SyncService(runs), fake_ui, redact, clock=clock)
     return TestClient(app, base_url="http://127.0.0.1")
 
 

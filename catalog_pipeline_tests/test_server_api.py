@@ -5,6 +5,7 @@ snapshot cache, the derived OpenAPI document and the /admin/docs reference."""
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 
@@ -15,7 +16,7 @@ from catalog_pipeline.server.access_log import ACCESS_LOGGER
 from catalog_pipeline.server.routes import ROUTERS
 from catalog_pipeline.server.status import MAX_STALE_AFTER_HOURS, SNAPSHOT_TTL_SECONDS
 
-from .server_fakes import KEY, FakeClock, FakeRuns
+from .server_fakes import KEY, FakeClock, FakeRuns, server_client
 from .server_fakes import client, clock, env, runs  # noqa: F401 - fixtures
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -188,3 +189,15 @@ def test_unknown_admin_routes_and_bad_slugs_keep_the_json_error_shape(client, ru
     response = client.post("/admin/model-sync/provider/openrouter/extra", headers=AUTH)
     assert response.status_code == 404 and response.json() == {"success": False, "message": "Not Found"}
     assert runs.launched == []
+
+
+def test_a_secret_that_json_escapes_is_masked_in_answers(runs: FakeRuns, clock: FakeClock, monkeypatch: pytest.MonkeyPatch):
+    odd = 'sk-"quoted\\key-\u00e9-0123456789'
+    monkeypatch.setenv("OPENROUTER_API_KEY", odd)
+    runs.fail["openrouter"] = f"openrouter: HTTP 401 Unauthorized: bad key {odd}"
+    with server_client(runs, clock) as client:
+        response = client.post("/admin/model-sync/provider/openrouter", headers=AUTH)
+    assert response.status_code == 500
+    message = response.json()["message"]
+    assert message.startswith("openrouter: HTTP 401 Unauthorized: bad key ") and odd not in message
+    assert odd not in response.text and json.dumps(odd)[1:-1] not in response.text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -72,24 +72,23 @@ def create_admin_api(
 
 
 def redacting_json_response(redact: Redact) -> type[JSONResponse]:
+    """Answers serialized to JSON text, then masked in one pass (build `redact` from
+    `with_json_forms(secrets)` so a secret that JSON escapes is masked too)."""
+
     class RedactedJSONResponse(JSONResponse):
         def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None, **kwargs: Any) -> None:
             super().__init__(content, status_code, {"Cache-Control": "no-store", **(headers or {})}, **kwargs)
 
         def render(self, content: Any) -> bytes:
-            return json.dumps(scrub(content, redact), default=str).encode()
+            return redact(json.dumps(content, default=str)).encode()
 
     return RedactedJSONResponse
 
 
-def scrub(value: Any, redact: Redact) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {scrub(k, redact): scrub(v, redact) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, redact) for v in value]
-    return value
+def with_json_forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret as written, and as it appears inside a JSON string (quotes, backslashes and
+    non-ASCII characters escaped)."""
+    return sorted({form for secret in secrets if secret for form in (secret, json.dumps(secret)[1:-1])})
 
 
 def package_version() -> str:

@@ -99,6 +99,7 @@ def _serve(args: argparse.Namespace, admin_key: str, sock: socket.socket) -> int
     import uvicorn
 
     from .access_log import ACCESS_LOGGER
+    from .admin_api import with_json_forms
     from .app import create_server_app
     from .daemon import DaemonProcess
     from .dagster_internals import daemon_command, dagster_ui_app
@@ -120,7 +121,8 @@ def _serve(args: argparse.Namespace, admin_key: str, sock: socket.socket) -> int
             stack.callback(_say, "stopped dagster-daemon")
         ui_app = stack.enter_context(dagster_ui_app(instance, workspace))
         runs = DagsterRuns(instance, ui_app)
-        app = create_server_app(admin_key, SyncService(runs), ui_app, Redactor([admin_key, *provider_keys()]))
+        redact = Redactor(with_json_forms([admin_key, *provider_keys()]))
+        app = create_server_app(admin_key, SyncService(runs), ui_app, redact)
         # uvicorn's access log prints query strings; ours (AccessLog) prints the path only.
         log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
         log_config["loggers"][ACCESS_LOGGER] = {"handlers": ["default"], "level": args.log_level.upper(), "propagate": False}

@@ -27,7 +27,7 @@ def flag(name: str, default: bool, description: str) -> Callable[..., bool]:
     """A boolean: exactly one of true, false, 1, 0 (any case). Missing means `default`."""
     accepted = "true, false, 1 or 0"
 
-    def read(
+    async def read(  # async: FastAPI runs a plain function in its thread pool, a hop per request
         request: Request,
         value: str | None = Query(
             None, alias=name, description=f"{description} One of {accepted} (any case); default {str(default).lower()}.",
@@ -51,7 +51,7 @@ def number(name: str, default: Callable[[], float], *, above: float, at_most: fl
     """A finite number with `above` < value <= `at_most` (FastAPI checks the declared bounds, so the
     OpenAPI document states them). Missing means `default()`."""
 
-    def read(
+    async def read(
         request: Request,
         value: float | None = Query(None, alias=name, gt=above, le=at_most,
                                     description=f"{description} Range: over {above:g}, at most {at_most:g}."),
