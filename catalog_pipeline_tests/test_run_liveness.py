@@ -135,3 +135,12 @@ def test_the_server_reads_new_and_changed_runs_of_every_provider_in_one_query(in
 def test_owner_tags_name_this_process():
     tags = owner_tags()
     assert tags[HOST_TAG] == socket.gethostname() and tags[PID_TAG] == str(os.getpid())
+
+
+def test_each_sync_models_start_fails_the_dead_runs_first(instance, provider):
+    from catalog_pipeline.definitions import defs
+    from catalog_pipeline.sync import sync_providers
+
+    dead = started_run(instance, provider, {HOST_TAG: socket.gethostname(), PID_TAG: str(gone_pid())})
+    assert sync_providers([], instance=instance, definitions=defs) == []
+    assert "gone" in failure_message(instance, dead)
