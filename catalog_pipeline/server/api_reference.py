@@ -22,7 +22,6 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ddd; padding: .
 
 def render_reference(document: dict[str, Any]) -> str:
     info = document.get("info", {})
-    prefix = (document.get("servers") or [{}])[0].get("url", "")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -30,17 +29,17 @@ def render_reference(document: dict[str, Any]) -> str:
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{escape(info.get('title', 'API'))} <small>{escape(str(info.get('version', '')))}</small></h1>",
         f"<p>{escape(info.get('description', ''))}</p>",
-        f"<p>The machine-readable document: <code>GET {escape(prefix)}/openapi.json</code>.</p>",
+        "<p>The machine-readable document: <code>GET /admin/openapi.json</code>.</p>",
         "<h2>Routes</h2><ul>",
     ]
     operations = [(path, method, operation) for path, methods in document.get("paths", {}).items()
                   for method, operation in methods.items()]
     for path, method, operation in operations:
         parts.append(f'<li><a href="#{_anchor(method, path)}"><span class="method">{escape(method)}</span>'
-                     f"<code>{escape(prefix + path)}</code></a> {escape(operation.get('summary', ''))}</li>")
+                     f"<code>{escape(path)}</code></a> {escape(operation.get('summary', ''))}</li>")
     parts.append("</ul>")
     for path, method, operation in operations:
-        parts.append(_operation(prefix + path, method, operation))
+        parts.append(_operation(path, method, operation))
     schemas = document.get("components", {}).get("schemas", {})
     if schemas:
         parts.append("<h2>Schemas</h2>")

@@ -118,10 +118,36 @@ class CatalogTotals(ModelCounts):
     providers: dict[str, ModelCounts]
 
 
+class ExpiringModel(_Open):
+    provider: str
+    provider_model_id: str
+    expiration_date: str
+    deprecation_date: str | None
+
+
 class StatusAnswer(_Open):
     generated_at: str = Field(description="When the catalog and runs were read (cached for up to a few seconds)")
     stale_after_hours: float
     stale_providers: list[str]
     providers_with_pending_price_changes: list[str]
+    expiring_within_30_days: list[ExpiringModel] = Field(
+        description="Active models whose provider-published expiration_date is today or in the next 30 days, soonest first")
     catalog: CatalogTotals
     providers: list[ProviderStatus]
+
+
+class Change(_Open):
+    id: int = Field(description="Grows with every change; the same change keeps its id")
+    provider: str
+    provider_model_id: str
+    kind: Literal["added", "delisted", "relisted", "changed", "price_held", "price_accepted"]
+    field: str | None
+    old_value: Any
+    new_value: Any
+    run_id: str | None
+    changed_at: str = Field(description="ISO 8601, UTC")
+
+
+class ChangesAnswer(BaseModel):
+    changes: list[Change]
+    next_cursor: str | None = Field(description="Pass as cursor for the next (older) page; null on the last")

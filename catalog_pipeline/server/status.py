@@ -1,6 +1,6 @@
 """What GET /providers and GET /status report: specs, catalog counts, last runs, staleness.
 
-Both routes read one `CatalogSnapshot` (three queries in all, whatever the number of providers),
+Both routes read one `CatalogSnapshot` (four queries in all, whatever the number of providers),
 shared for up to `SNAPSHOT_TTL_SECONDS` by every request that arrives meanwhile.
 """
 
@@ -10,19 +10,20 @@ import asyncio
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.price_holds import pending_changes
-from catalog_pipeline.db.queries import get_providers
+from catalog_pipeline.db.queries import get_expiring_models, get_providers
 from catalog_pipeline.pipeline.money import to_fixed_point
 from catalog_pipeline.providers import ADAPTERS
 
 from .runs import RunSummary, iso
 from .syncs import sync_counts
 
+EXPIRING_WITHIN_DAYS = 30
 STALE_AFTER_ENV_VAR = "CATALOG_STALE_AFTER_HOURS"
 DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
 MAX_STALE_AFTER_HOURS = 24.0 * 365 * 10
@@ -56,6 +57,14 @@ def pending_price_changes() -> dict[str, list[dict[str, Any]]]:
     return held
 
 
+def expiring_models() -> list[dict[str, Any]]:
+    return [
+        {**row, "expiration_date": row["expiration_date"].isoformat(),
+         "deprecation_date": row["deprecation_date"].isoformat() if row["deprecation_date"] else None}
+        for row in get_expiring_models(EXPIRING_WITHIN_DAYS)
+    ]
+
+
 def list_providers(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     listed = []
     for slug, module in ADAPTERS.items():
@@ -81,6 +90,7 @@ class CatalogSnapshot:
     last_runs: Mapping[str, RunSummary]
     pending: dict[str, list[dict[str, Any]]]
     read_at: datetime
+    expiring: list[dict[str, Any]] = field(default_factory=list)
 
 
 class SnapshotCache:
@@ -115,7 +125,7 @@ class SnapshotCache:
 def read_snapshot(last_runs: Callable[[list[str]], Mapping[str, RunSummary]]) -> CatalogSnapshot:
     return CatalogSnapshot(
         rows=catalog_rows(), last_runs=last_runs(list(ADAPTERS)), pending=pending_price_changes(),
-        read_at=datetime.now(timezone.utc),
+        read_at=datetime.now(timezone.utc), expiring=expiring_models(),
     )
 
 
@@ -139,6 +149,7 @@ def catalog_status(snapshot: CatalogSnapshot, *, stale_after_hours: float, now: 
         "stale_after_hours": stale_after_hours,
         "stale_providers": [p["provider"] for p in providers if p["stale"]],
         "providers_with_pending_price_changes": sorted(pending),
+        f"expiring_within_{EXPIRING_WITHIN_DAYS}_days": snapshot.expiring,
         "catalog": {
             "models": sum(row["model_count"] for row in rows.values()),
             "active_models": sum(row["active_model_count"] for row in rows.values()),

@@ -14,8 +14,10 @@ router = APIRouter()
 
 
 def openapi_document(request: Request) -> dict[str, Any]:
+    """FastAPI's document, with each path as a client calls it (under the /admin mount)."""
     document = dict(request.app.openapi())
-    document["servers"] = [{"url": request.scope.get("root_path", "").rstrip("/")}]  # the /admin mount
+    mount = request.scope.get("root_path", "").rstrip("/")
+    document["paths"] = {mount + path: operations for path, operations in document["paths"].items()}
     return document
 
 
