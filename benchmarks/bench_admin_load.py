@@ -33,7 +33,7 @@ ROUTES = ["/admin/model-sync/status", "/admin/model-sync/providers"]
 
 def populate(env: dict[str, str]) -> None:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli"], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models"], env=env, capture_output=True, text=True)
     if done.returncode not in (0, 1):
         sys.exit(f"sync-models failed:\n{done.stdout}\n{done.stderr}")
     print(f"populated the catalog: {done.stdout.strip().splitlines()[-1]} ({time.perf_counter() - started:.1f} s)")

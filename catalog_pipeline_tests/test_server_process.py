@@ -335,7 +335,7 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
     env = {name: value for name, value in server.env.items() if name != "ADMIN_API_KEY"}
     env[ADAPTERS[KILLED].SPEC.base_url_env_var] = f"{fixtures_http.url}/held/{KILLED}"
     log = open(tmp_path / "sync-models.log", "wb")
-    sync = subprocess.Popen([sys.executable, "-m", "catalog_pipeline.cli", "--providers", KILLED],
+    sync = subprocess.Popen([sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", KILLED],
                             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         def started_by_sync():
