@@ -107,6 +107,19 @@ def bench_load(models: int) -> None:
                           f"added {counts['added']}, updated {counts['updated']}, unchanged {counts['unchanged']}{met}")
 
 
+def bench_memory(models: int) -> None:
+    """Peak RSS of an initial load at a quarter, half and all of N: it should grow linearly."""
+    sizes = [models // 4, models // 2, models]
+    peaks = []
+    for size in sizes:
+        with scratch_postgres() as url:
+            peaks.append(child("load", url, str(size), "initial")["peak_rss_mib"])
+    shown = ", ".join(f"{size:,}: {peak:.0f} MiB" for size, peak in zip(sizes, peaks))
+    slope = (peaks[-1] - peaks[0]) / (sizes[-1] - sizes[0]) * 1024  # KiB per model
+    print(f"peak RSS of an initial load (PostgreSQL) by models: {shown}"
+          f"  -> {slope:.1f} KiB per model above {peaks[0] - slope * sizes[0] / 1024:.0f} MiB")
+
+
 def bench_sync(per_provider: int | None, latency: float, pages: int, parallel_fetches: int) -> None:
     from synthetic_providers import SyntheticProviders
 
@@ -148,6 +161,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     if not args.skip_load:
         bench_load(args.models)
+        bench_memory(args.models)
     if not args.skip_sync:
         bench_sync(None, args.latency, args.pages, args.parallel_fetches)
         if args.sync_models_per_provider:

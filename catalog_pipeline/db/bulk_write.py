@@ -47,6 +47,9 @@ def update_models(conn: Connection, rows: list[dict[str, Any]], columns: Sequenc
         # Stage the new values with COPY, then one UPDATE .. FROM: no statement per row.
         selected = ", ".join(["id", *columns])
         conn.exec_driver_sql(f"CREATE TEMP TABLE model_updates ON COMMIT DROP AS SELECT {selected} FROM models WITH NO DATA")
+        # Keyed, so the join is linear whatever the planner believes about `models` (statistics
+        # lag behind a first load).
+        conn.exec_driver_sql("ALTER TABLE model_updates ADD PRIMARY KEY (id)")
         staged = ([row["id"], *(row[c] for c in columns)] for row in rows)
         json_positions = [i + 1 for i, c in enumerate(columns) if c in JSON_COLUMNS]
         copy_text(conn, "model_updates", ["id", *columns], copy_rows(staged, json_positions))

@@ -14,8 +14,6 @@ from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, u
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
-from .bulk_write import copy_text
-from .row_text import escaped
 from .schema import model_price_history, models, providers
 
 _CHUNK = 5000
@@ -26,9 +24,6 @@ def open_price_periods(
 ) -> int:
     """Close the open period of each model and open one holding its prices as now stored."""
     ids = list(provider_model_ids)
-    if conn.dialect.name == "postgresql" and ids:
-        _open_staged(conn, provider_id, ids, now, run_id)
-        return len(ids)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         model_rows = select(models.c.id).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))
@@ -51,33 +46,38 @@ def open_price_periods(
 
 def open_first_periods(conn: Connection, provider_id: int, now: datetime, run_id: str | None) -> None:
     """A provider's first load: one period for each of its models, all of them just inserted."""
+    conn.execute(_insert_current(now, run_id, models.c.provider_id == provider_id))
+
+
+def open_new_periods(conn: Connection, provider_id: int, provider_model_ids: list[str], now: datetime, run_id: str | None) -> None:
+    """Models just added: they have no period to close."""
+    for start in range(0, len(provider_model_ids), _CHUNK):
+        chunk = provider_model_ids[start : start + _CHUNK]
+        conn.execute(_insert_current(now, run_id, models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk)))
+
+
+def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id: str | None) -> None:
+    """Models (by `models.id`) whose prices the load has just changed: close the open period, open
+    one with the prices now stored. By id, so the plan stays linear even while the planner's
+    statistics still describe the table before a first load."""
+    for start in range(0, len(model_ids), _CHUNK):
+        chunk = model_ids[start : start + _CHUNK]
+        conn.execute(
+            update(model_price_history)
+            .where(model_price_history.c.valid_to.is_(None), model_price_history.c.model_id.in_(chunk))
+            .values(valid_to=now)
+        )
+        conn.execute(_insert_current(now, run_id, models.c.id.in_(chunk)))
+
+
+def _insert_current(now: datetime, run_id: str | None, *where):
     current = select(
         models.c.id,
         literal(now, model_price_history.c.valid_from.type),
         *(models.c[c] for c in PRICE_COLUMNS),
         literal(run_id, model_price_history.c.run_id.type),
-    ).where(models.c.provider_id == provider_id)
-    conn.execute(insert(model_price_history).from_select(["model_id", "valid_from", *PRICE_COLUMNS, "run_id"], current))
-
-
-def _open_staged(conn: Connection, provider_id: int, ids: list[str], now: datetime, run_id: str | None) -> None:
-    """PostgreSQL: the ids staged by COPY, then one UPDATE and one INSERT .. SELECT (an initial load
-    opens a period for every model)."""
-    conn.exec_driver_sql("CREATE TEMP TABLE priced_models (provider_model_id text PRIMARY KEY) ON COMMIT DROP")
-    copy_text(conn, "priced_models", ["provider_model_id"], "".join(escaped(model_id) + "\n" for model_id in ids).encode())
-    staged = "FROM models AS m JOIN priced_models AS p USING (provider_model_id) WHERE m.provider_id = %(provider_id)s"
-    params = {"provider_id": provider_id, "now": now, "run_id": run_id}
-    conn.exec_driver_sql(
-        f"UPDATE model_price_history AS h SET valid_to = %(now)s {staged.replace('WHERE', 'WHERE h.model_id = m.id AND h.valid_to IS NULL AND', 1)}",
-        params,
-    )
-    prices = ", ".join(PRICE_COLUMNS)
-    conn.exec_driver_sql(
-        f"INSERT INTO model_price_history (model_id, valid_from, {prices}, run_id)"
-        f" SELECT m.id, %(now)s, {', '.join('m.' + c for c in PRICE_COLUMNS)}, %(run_id)s {staged}",
-        params,
-    )
-    conn.exec_driver_sql("DROP TABLE priced_models")
+    ).where(*where)
+    return insert(model_price_history).from_select(["model_id", "valid_from", *PRICE_COLUMNS, "run_id"], current)
 
 
 def price_periods(engine: Engine, provider_slug: str, provider_model_id: str) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from catalog_pipeline.pipeline.spec import ProviderSpec
 
 from .bulk_write import insert_models, update_models
 from .changes import record_load_changes
-from .history import open_first_periods, open_price_periods
+from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import frame_text, row_hashes, value_text
@@ -103,7 +103,8 @@ def load_provider_models(
         if stored.empty:  # the provider's first load: every one of its rows is new
             open_first_periods(conn, provider_id, now, run_id)
         else:
-            open_price_periods(conn, provider_id, _new_prices(diff), now, run_id)
+            open_new_periods(conn, provider_id, diff.added, now, run_id)
+            reopen_periods(conn, plan.repriced, now, run_id)
         report.changes = record_load_changes(conn, provider_id, diff, now, run_id)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         if not shrink:  # a list the guard distrusted is not a successful sync
@@ -214,6 +215,7 @@ class _Plan:
     inserts: list[int] = field(default_factory=list)  # positions in the listed frame
     updates: list[dict[str, Any]] = field(default_factory=list)
     rehash: list[dict[str, Any]] = field(default_factory=list)  # same content, hash never stored
+    repriced: list[int] = field(default_factory=list)  # models.id of rows whose stored prices change
 
 
 def _diff(
@@ -254,14 +256,11 @@ def _diff_row(diff: CatalogDiff, plan: _Plan, old: dict[str, Any], new: dict[str
         diff.reactivated.append(model_id)
     if set(changes) != {"is_active"} or model_id not in diff.reactivated:
         diff.updated[model_id] = changes
+    if _PRICE_SET & changes.keys():  # held moves were reverted above: only applied ones count
+        plan.repriced.append(old["id"])
     # Listed but marked inactive by the provider: deactivated now, or still since then.
     deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
     plan.updates.append({"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}})
-
-
-def _new_prices(diff: CatalogDiff) -> list[str]:
-    """Models whose stored prices this load sets: new ones, and changes not held."""
-    return [*diff.added, *(model_id for model_id, fields in diff.updated.items() if _PRICE_SET & fields.keys())]
 
 
 def _same(old: Any, new: Any) -> bool:
