@@ -86,7 +86,7 @@ def test_dg_dev_from_the_repository_root_serves_the_three_assets(clone: Path, op
     log_path = tmp_path / "dg-dev.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            ["bash", "-c", f"exec {command}"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
+            ["bash", "-c", command], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
         try:
@@ -95,7 +95,8 @@ def test_dg_dev_from_the_repository_root_serves_the_three_assets(clone: Path, op
             answer = httpx.post(graphql, json={"query": "{ assetNodes { assetKey { path } } }"}, timeout=30).json()
             assert {node["assetKey"]["path"][-1] for node in answer["data"]["assetNodes"]} == ASSETS
         finally:
-            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
             exit_code = process.wait(timeout=60)
     leftovers = wait_for_exit(f"HOME={home}")
     assert exit_code == 0, log_path.read_text(errors="replace")[-4000:]
