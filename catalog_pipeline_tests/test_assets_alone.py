@@ -37,7 +37,7 @@ def run(*command: str, database_url: str, dagster_home: Path) -> subprocess.Comp
 
 def test_model_catalog_alone_in_another_instance_uses_the_archived_list(provider_env, sqlite_url, tmp_path):
     serve(provider_env, "openrouter")
-    synced = run(sys.executable, "-m", "catalog_pipeline.cli", "--providers", "openrouter", database_url=sqlite_url, dagster_home=tmp_path / "cli_home")
+    synced = run(sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", "openrouter", database_url=sqlite_url, dagster_home=tmp_path / "cli_home")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     with catalog_engine(sqlite_url).begin() as conn:  # a row to bring back: proves the load really ran
         conn.execute(models_table_delete_one())
@@ -109,7 +109,7 @@ def test_a_provider_without_its_key_reads_as_not_materialized_never_failed(provi
 
 def test_from_archive_for_a_never_archived_provider_is_skipped(provider_env, sqlite_url, tmp_path):
     serve(provider_env, "openrouter", "deepinfra")
-    cli = (sys.executable, "-m", "catalog_pipeline.cli")
+    cli = (sys.executable, "-m", "catalog_pipeline.cli.sync_models")
     home = tmp_path / "home"
     assert run(*cli, "--providers", "openrouter", "deepinfra", database_url=sqlite_url, dagster_home=home).returncode == 0
     engine = catalog_engine(sqlite_url)

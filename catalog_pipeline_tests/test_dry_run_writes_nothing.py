@@ -36,7 +36,7 @@ def changed_openrouter() -> dict:
 
 def sync_models(*args: str, database_url: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CATALOG_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "catalog_pipeline.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models", *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_cli_dry_run_on_an_empty_then_a_populated_catalog(provider_env: FixtureServer, sqlite_url: str):

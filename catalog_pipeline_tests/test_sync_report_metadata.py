@@ -40,7 +40,7 @@ def test_each_sync_reports_its_changes_and_counts(provider_env, catalog_url):
         first = latest_catalog_metadata(instance, "openrouter")
         # openrouter/auto's "-1" is no price: active and unpriced.
         assert (first["active_models"], first["unpriced_models"]) == (5, 1)
-        assert "| added | acme/reasoner-large | input: $3; output: $15; image: $0.0048; request: $0;" in first["changes"]
+        assert "| added | acme/reasoner-large | input: $3; output: $15; image: $0.0048; request: $0;" in first["change_table"]
 
         changed = copy.deepcopy(payload)
         changed["data"][0]["pricing"]["completion"] = "0.00002"
@@ -51,7 +51,7 @@ def test_each_sync_reports_its_changes_and_counts(provider_env, catalog_url):
         assert materialize_provider("openrouter", catalog_url, instance=instance).success
         second = latest_catalog_metadata(instance, "openrouter")
 
-    table = second["changes"].splitlines()
+    table = second["change_table"].splitlines()
     assert table[:2] == ["| change | model | prices (USD per 1M tokens; image, request: per unit) |", "|---|---|---|"]
     assert "| added | acme/brand-new | input: $1; output: $2 |" in table
     assert "| repriced | acme/reasoner-large | output: $15 → $20 |" in table

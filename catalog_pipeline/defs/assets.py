@@ -163,8 +163,9 @@ def model_catalog(
             "skipped_reasons": dg.MetadataValue.json(skipped[:MAX_LISTED_REASONS]),
             **report.diff.counts(),
             **counts,
-            "changes": dg.MetadataValue.md(changes_markdown(report.diff, normalized_models)),
+            "change_table": dg.MetadataValue.md(changes_markdown(report.diff, normalized_models)),
             "diff": dg.MetadataValue.json(diff),
+            "changes": dg.MetadataValue.json(report.changes),  # change-feed rows by kind
         },
         check_results=[
             dg.AssetCheckResult(
