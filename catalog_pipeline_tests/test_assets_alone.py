@@ -39,20 +39,19 @@ def test_model_catalog_alone_in_another_instance_uses_the_archived_list(provider
     serve(provider_env, "openrouter")
     synced = run(sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", "openrouter", database_url=sqlite_url, dagster_home=tmp_path / "cli_home")
     assert synced.returncode == 0, synced.stdout + synced.stderr
-    with catalog_engine(sqlite_url).begin() as conn:  # a row to bring back: proves the load really ran
-        conn.execute(models_table_delete_one())
+    synced_at = last_synced_at(sqlite_url, "openrouter")
     dg_cli = shutil.which("dg", path=str(Path(sys.executable).parent))
     alone = run(dg_cli, "launch", "--assets", "model_catalog", "--partition", "openrouter",
                 database_url=sqlite_url, dagster_home=tmp_path / "other_fresh_home")
     assert alone.returncode == 0, alone.stderr[-4000:]
     assert "STEP_SUCCESS" in alone.stderr and "FileNotFoundError" not in alone.stderr
     assert len(models_by_id(sqlite_url, "openrouter")) == 5
+    assert last_synced_at(sqlite_url, "openrouter") > synced_at  # the load really ran again
 
 
-def models_table_delete_one():
-    from catalog_pipeline.db.schema import models
-
-    return delete(models).where(models.c.id == select(models.c.id).order_by(models.c.id).limit(1).scalar_subquery())
+def last_synced_at(database_url: str, slug: str):
+    with catalog_engine(database_url).connect() as conn:
+        return conn.execute(select(providers.c.last_synced_at).where(providers.c.slug == slug)).scalar_one()
 
 
 def materialize_alone(selection: list[str], slug: str, catalog_url: str, instance: dg.DagsterInstance | None = None):
