@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS
 
-from .row_text import JSON_COLUMNS, NULL, copy_lines, copy_rows
+from .row_text import JSON_COLUMNS, NULL, copy_lines, copy_rows, scalar_text
 from .schema import models
 
 if TYPE_CHECKING:
@@ -38,8 +38,12 @@ def insert_models(conn: Connection, listed: "_Listed", positions: list[int], pro
         conn.execute(insert(models), rows[start : start + _CHUNK])
 
 
-def update_models(conn: Connection, rows: list[dict[str, Any]], columns: Sequence[str], now: datetime | None) -> None:
-    """Set `columns` of each row (matched on `id`), and updated_at / last_seen_at = `now` unless None."""
+def update_models(
+    conn: Connection, rows: list[dict[str, Any]], columns: Sequence[str], now: datetime | None,
+    texts: dict[str, list[str]] | None = None,
+) -> None:
+    """Set `columns` of each row (matched on `id`), and updated_at / last_seen_at = `now` unless None.
+    A row with a `position` takes its columns' COPY text from `texts` (the listed frame's) there."""
     if not rows:
         return
     touched = {} if now is None else {"updated_at": now, "last_seen_at": now}
@@ -50,9 +54,7 @@ def update_models(conn: Connection, rows: list[dict[str, Any]], columns: Sequenc
         # Keyed, so the join is linear whatever the planner believes about `models` (statistics
         # lag behind a first load).
         conn.exec_driver_sql("ALTER TABLE model_updates ADD PRIMARY KEY (id)")
-        staged = ([row["id"], *(row[c] for c in columns)] for row in rows)
-        json_positions = [i + 1 for i, c in enumerate(columns) if c in JSON_COLUMNS]
-        copy_text(conn, "model_updates", ["id", *columns], copy_rows(staged, json_positions))
+        copy_text(conn, "model_updates", ["id", *columns], _staged_text(rows, columns, texts or {}))
         assignments = ", ".join([*(f"{c} = u.{c}" for c in columns), *(f"{c} = %(now)s" for c in touched)])
         conn.exec_driver_sql(f"UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id", {"now": now} if touched else ())
         conn.exec_driver_sql("DROP TABLE model_updates")
@@ -73,3 +75,17 @@ def copy_text(conn: Connection, table: str, columns: Sequence[str], text: bytes)
     with driver_connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         copy.write(text)
 
+
+
+def _staged_text(rows: list[dict[str, Any]], columns: Sequence[str], texts: dict[str, list[str]]) -> bytes:
+    spelled = [row for row in rows if "position" not in row]
+    json_positions = [i + 1 for i, c in enumerate(columns) if c in JSON_COLUMNS]
+    text = copy_rows(([row["id"], *(row[c] for c in columns)] for row in spelled), json_positions)
+    listed = [row for row in rows if "position" in row]
+    from_texts = [c in texts for c in columns]
+    lines = []
+    for row in listed:
+        position = row["position"]
+        cells = [texts[c][position] if known else scalar_text(row[c]) for c, known in zip(columns, from_texts)]
+        lines.append(f"{row['id']}\t" + "\t".join(cells) + "\n")
+    return text + "".join(lines).encode()

@@ -154,6 +154,7 @@ class _Listed:
         """Plain Python rows (JSON columns as stored) of the rows at `positions`, with their hash."""
         rows = frame_to_rows(self.frame.iloc[positions])
         for position, row in zip(positions, rows):
+            row["position"] = position
             row["metadata"] = jsonable(row["metadata"] or {})
             for column in ("input_modalities", "output_modalities"):
                 row[column] = jsonable(row[column])
@@ -260,7 +261,10 @@ def _diff_row(diff: CatalogDiff, plan: _Plan, old: dict[str, Any], new: dict[str
         plan.repriced.append(old["id"])
     # Listed but marked inactive by the provider: deactivated now, or still since then.
     deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
-    plan.updates.append({"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}})
+    update_row = {"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}}
+    if not held_here:  # its text in the listed frame is still what gets written
+        update_row["position"] = new["position"]
+    plan.updates.append(update_row)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -276,7 +280,7 @@ def _apply(
     last_synced_at: datetime | None,
 ) -> None:
     insert_models(conn, listed, plan.inserts, provider_id, now)
-    update_models(conn, plan.updates, _UPDATED_COLUMNS, now)
+    update_models(conn, plan.updates, _UPDATED_COLUMNS, now, listed.texts)
     update_models(conn, plan.rehash, ("content_hash",), None)
     # The last sync that still listed these models is the provider's previous one.
     seen_until = last_synced_at or now
