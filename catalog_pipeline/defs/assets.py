@@ -16,7 +16,7 @@ from catalog_pipeline.providers import adapter_for
 
 from .partitions import provider_partitions
 from .reporting import diff_metadata, sync_message
-from .resources import CatalogDatabase, ProviderApis
+from .resources import CatalogDatabase, ProviderApis, configured_redactor
 
 GROUP = "model_catalog"
 MAX_LISTED_REASONS = 200
@@ -44,7 +44,7 @@ def raw_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase, p
     except ProviderFetchError as exc:
         raise dg.Failure(description=f"{spec.slug}: {exc}") from None
     with catalog_db.engine().begin() as conn:
-        archived = archive_pages(conn, spec.slug, pages, context.run_id)
+        archived = archive_pages(conn, spec.slug, pages, context.run_id, redact=provider_apis.redactor())
     return dg.MaterializeResult(
         metadata={
             "fetched": fetched,
@@ -67,7 +67,7 @@ def raw_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase, p
 def normalized_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase) -> dg.Output[pd.DataFrame]:
     module = adapter_for(context.partition_key)
     with catalog_db.engine().connect() as conn:
-        archived = latest_archive(conn, module.SPEC.slug)
+        archived = latest_archive(conn, module.SPEC.slug, redact=configured_redactor())
     if archived is None:
         raise dg.Failure(description=f"{module.SPEC.slug}: no archived model list yet; materialize raw_models first")
     try:

@@ -26,6 +26,9 @@ class ProviderSpec:
     unverified: str = ""  # what the docs leave unverified, for the README table
     # Extra request headers taken from the environment when set: {"x-goog-user-project": "GOOGLE_VERTEX_PROJECT"}.
     header_env_vars: tuple[tuple[str, str], ...] = ()
+    # Origins besides base_url's that the provider documents for paging or redirects
+    # ("https://cdn.example.com"); requests, and so the key, go nowhere else.
+    extra_origins: tuple[str, ...] = ()
 
     @property
     def api_key_env_var(self) -> str:
