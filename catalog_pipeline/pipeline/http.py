@@ -176,18 +176,20 @@ class ProviderHttp:
 
     def _open(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
         """Send the GET, following redirects only within the allowed origins."""
+        if params:  # merged into the URL's own query: httpx would replace that query with `params`
+            url = str(httpx.URL(url).copy_merge_params(params))
         for _ in range(MAX_REDIRECTS + 1):
             remaining = max(0.001, self._remaining())
             timeout = httpx.Timeout(
                 min(self.policy.read_timeout, remaining), connect=min(self.policy.connect_timeout, remaining)
             )
-            request = self._client.build_request("GET", url, params=params, timeout=timeout)
+            request = self._client.build_request("GET", url, timeout=timeout)
             response = self._client.send(request, stream=True)
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUS or not location:
                 return response
             response.close()
-            url, params = urljoin(str(response.url), location), None
+            url = urljoin(str(response.url), location)
             self._refuse_foreign(url, f"a redirect from {shown_url(str(response.url))} to")
         raise ProviderFetchError(f"more than {MAX_REDIRECTS} redirects from {shown_url(url)}")
 
