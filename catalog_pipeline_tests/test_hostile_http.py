@@ -201,9 +201,11 @@ def test_pages_together_stop_at_the_provider_cap(provider_env, sqlite_url):
 
 
 def test_an_endless_slow_stream_stops_at_the_provider_deadline(provider_env, sqlite_url):
-    provider_env.route("/openrouter/models", endless_reply(every=0.05))
-    # The read timeout alone never fires: a chunk arrives every 50 ms.
-    result = materialize_provider("openrouter", sqlite_url, apis=limits(SMALL_CAPS, deadline_seconds=1.5))
+    provider_env.route("/openrouter/models", endless_reply(b" " * 1024, every=0.05))
+    # The read timeout never fires (a chunk arrives every 50 ms); without the deadline the page cap
+    # would stop this stream after about 3 s, so the test fails rather than hangs.
+    apis = limits(SMALL_CAPS, deadline_seconds=1.5, max_page_bytes=64 * 1024)
+    result = materialize_provider("openrouter", sqlite_url, apis=apis)
     assert not result.success
     message = failure_message(result)
     assert "the provider's deadline of 1.5s passed while reading the body of" in message, message
