@@ -43,10 +43,7 @@ def archive_pages(
 ) -> ArchivedList:
     """Record this fetch; its body is stored once per distinct content (a daily unchanged list of
     8 MB would otherwise pile up), every fetch still gets its own row with time and hash."""
-    pages = [
-        FetchedPage(url=redact(p.url), status=p.status, body=redact.bytes(p.body), payload=p.payload, fetched_at=p.fetched_at)
-        for p in pages
-    ]
+    pages = [_masked(page, redact) for page in pages]
     digest = content_sha256(pages)
     previous = conn.execute(
         select(raw_model_lists.c.id, raw_model_lists.c.content_sha256, raw_model_lists.c.body_of_id)
@@ -78,6 +75,13 @@ def archive_pages(
     return ArchivedList(id=archive_id, pages=[(page.url, page.payload) for page in pages], **{
         k: values[k] for k in ("provider_slug", "fetched_at", "content_sha256", "page_count", "byte_size")
     })
+
+
+def _masked(page: FetchedPage, redact: Redactor) -> FetchedPage:
+    body, url = redact.bytes(page.body), redact(page.url)
+    if body is page.body and url == page.url:
+        return page  # nothing to mask: keep the page and its decoded payload
+    return FetchedPage(url=url, status=page.status, body=body, fetched_at=page.fetched_at)
 
 
 def latest_archive(conn: Connection, slug: str, *, redact: Redactor = NO_SECRETS) -> ArchivedList | None:

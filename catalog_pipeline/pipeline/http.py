@@ -47,13 +47,28 @@ class HttpPolicy:
     max_provider_bytes: int = 256 * MiB
 
 
+_UNDECODED = object()
+
+
 @dataclass
 class FetchedPage:
+    """One page as received. Its decoded `payload` can be let go while paging goes on and is decoded
+    again when next asked for: the body must stay (it is archived), two copies of every page need not."""
+
     url: str
     status: int
     body: bytes
-    payload: Any
+    decoded: Any = field(default=_UNDECODED, repr=False)
     fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def payload(self) -> Any:
+        if self.decoded is _UNDECODED:
+            self.decoded = decode_json(self.body, url=self.url)
+        return self.decoded
+
+    def release_payload(self) -> None:
+        self.decoded = _UNDECODED
 
 
 def decode_json(body: bytes, *, url: str, content_type: str = "") -> Any:
@@ -215,13 +230,13 @@ class ProviderHttp:
             raise
         body, shown = self.redact.bytes(body), self.redact(url)
         if not response.is_success:
-            return FetchedPage(url=shown, status=response.status_code, body=body, payload=None)
+            return FetchedPage(url=shown, status=response.status_code, body=body, decoded=None)
         payload = decode_json(body, url=shown, content_type=response.headers.get("content-type", ""))
         if (b"\\u" in body or b"\\/" in body) and self.redact.found_in(payload):
             raise ProviderFetchError(
                 f"the answer from {shown} carries a configured key in JSON-escaped form; nothing of it is kept"
             )
-        return FetchedPage(url=shown, status=response.status_code, body=body, payload=payload)
+        return FetchedPage(url=shown, status=response.status_code, body=body, decoded=payload)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

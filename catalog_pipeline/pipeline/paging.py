@@ -36,6 +36,7 @@ def fetch_pages(
         page = http.get_json(target, query)
         pages.append(page)
         request = next_request(page, query)
+        page.release_payload()
         if request is not None:
             request = (urljoin(page.url, request[0]), request[1])
     return pages
