@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from catalog_pipeline.defs.resources import ProviderApis
+from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.origins import Origins
 from catalog_pipeline.providers import adapter_for
 from catalog_pipeline.sync import sync_providers
@@ -96,7 +97,7 @@ def test_an_origin_the_spec_declares_is_followed(provider_env, elsewhere):
     page["links"] = {"next": f"{elsewhere.url}/steal/models"}
     provider_env.route("/openrouter/models", json_reply(page))
     with FAST_APIS.client_for(spec) as http:
-        pages = adapter_for("openrouter").fetch(http)
+        pages = fetch_model_list(adapter_for("openrouter"), http)
     assert [p.url for p in pages][1] == f"{elsewhere.url}/steal/models"
     assert elsewhere.hits("/steal/models") == 1
 

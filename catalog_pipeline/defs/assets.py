@@ -6,7 +6,6 @@ raw_models (fetch + archive) -> normalized_models (one fixed-schema frame) -> mo
 
 import dagster as dg
 import pandas as pd
-from sqlalchemy import Engine
 
 from catalog_pipeline.db.archive import archive_pages, latest_archive
 from catalog_pipeline.db.load import load_provider_models
@@ -139,6 +138,7 @@ def model_catalog(
             "skipped_reasons": dg.MetadataValue.json(skipped[:MAX_LISTED_REASONS]),
             **report.diff.counts(),
             "diff": dg.MetadataValue.json(diff),
+            "changes": dg.MetadataValue.json(report.changes),  # change-feed rows by kind
         },
         check_results=[
             dg.AssetCheckResult(
