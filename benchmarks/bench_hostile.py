@@ -58,7 +58,7 @@ def main() -> None:
             env[module.SPEC.base_url_env_var] = f"{server.url}/{slug}"
             env[module.SPEC.api_key_env_var] = "bench-key"
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli"], env=env, capture_output=True, text=True, cwd=REPO)
+        done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models"], env=env, capture_output=True, text=True, cwd=REPO)
         elapsed = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
     lines = done.stdout.splitlines()

@@ -219,7 +219,7 @@ def test_the_deadline_covers_retries_and_pages(provider_env, sqlite_url):
     result = materialize_provider("featherless", sqlite_url, apis=apis)
     assert not result.success
     message = failure_message(result)
-    assert "HTTP 503" in message and ("deadline of 1s passed" in message or "retry budget of 1s exhausted" in message), message
+    assert "deadline of 1s passed" in message or "retry budget of 1s exhausted" in message, message
     assert provider_env.hits("/featherless/models") < 10
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -20,11 +18,11 @@ from catalog_pipeline.pipeline.redact import MASK
 from catalog_pipeline.providers import adapter_for
 
 from .catalog_snapshot import catalog_state, models_by_id
+from .cli_helpers import sync_models
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 from .sync_helpers import failure_message, materialize_provider
 
-REPO = Path(__file__).resolve().parents[1]
 OPENROUTER_KEY = "sk-or-ECHOED-4f1c9a7e2b8d"
 GROQ_KEY = "gsk-ECHOED-9b2e7c4a1f6d"
 ADMIN_KEY = "admin-ECHOED-3a8f1c6e9d2b7f40"
@@ -44,12 +42,6 @@ def echoing_pages() -> list[dict]:
     return [first, second]
 
 
-def run_sync_models(*args: str, database_url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CATALOG_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "catalog_pipeline.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
-
-
 def test_echoed_keys_never_reach_rows_archive_metadata_or_logs(provider_env, catalog_url, monkeypatch):
     monkeypatch.setenv(adapter_for("openrouter").SPEC.api_key_env_var, OPENROUTER_KEY)
     monkeypatch.setenv(adapter_for("groq").SPEC.api_key_env_var, GROQ_KEY)
@@ -57,7 +49,7 @@ def test_echoed_keys_never_reach_rows_archive_metadata_or_logs(provider_env, cat
     provider_env.route("/openrouter/models", *[json_reply(page) for page in echoing_pages()])
     provider_env.route("/groq/models", json_reply({"error": f"invalid api key: Bearer {GROQ_KEY}"}, status=401))
 
-    done = run_sync_models("--providers", "openrouter", "groq", "--verbose", database_url=catalog_url)
+    done = sync_models("--providers", "openrouter", "groq", "--verbose", database_url=catalog_url)
     assert "HTTP 401" in done.stdout and f"Bearer {MASK}" in done.stdout, done.stdout + done.stderr
     # The keys really went out, to the provider's own origin only.
     sent = [r for r in provider_env.requests if r.path == "/openrouter/models"]
