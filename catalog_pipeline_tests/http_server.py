@@ -21,6 +21,7 @@ class Reply:
     drop_after: int | None = None  # close the socket after this many body bytes (reset mid-body)
     # Sent with chunked encoding instead of `body`, one chunk per item, for as long as it yields.
     chunks: Callable[[], Iterable[bytes]] | None = None
+    hold: threading.Event | None = None  # answer only once the test sets it (a provider mid-answer)
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -67,6 +68,8 @@ class FixtureServer:
                 reply = server._next_reply(parts.path)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hold is not None:
+                    reply.hold.wait(timeout=300)
                 body = reply.encoded()
                 try:
                     self.send_response(reply.status)
