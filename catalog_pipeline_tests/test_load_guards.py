@@ -5,6 +5,7 @@ a dry run on an empty catalog, and a load killed between two of its statements."
 from __future__ import annotations
 
 import selectors
+from datetime import date
 import signal
 import subprocess
 import sys
@@ -101,7 +102,8 @@ BASE = ModelRecord(
     pricing_cache_read=Decimal("0.0000001"), pricing_cache_write=Decimal("0.0000002"), context_length=4096,
     max_output_tokens=1024, modality="text->text", input_modalities=["text"], output_modalities=["text"],
     supports_streaming=False, supports_function_calling=False, supports_vision=False, supports_reasoning=False,
-    is_active=True, health_status="ok", metadata={"tier": "a", "limits": {"rpm": 10}},
+    is_active=True, health_status="ok", deprecation_date=date(2027, 1, 1), expiration_date=date(2027, 6, 1),
+    metadata={"tier": "a", "limits": {"rpm": 10}},
 )
 CHANGED = {
     "model_name": "After",
@@ -123,6 +125,8 @@ CHANGED = {
     "supports_reasoning": True,
     "is_active": False,
     "health_status": "degraded",
+    "deprecation_date": date(2027, 2, 1),
+    "expiration_date": date(2027, 7, 1),
     "metadata": {"tier": "a", "limits": {"rpm": 20}},
 }
 
