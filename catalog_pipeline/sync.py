@@ -17,6 +17,7 @@ import dagster as dg
 from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
 from catalog_pipeline.pipeline import prefetch
 from catalog_pipeline.providers import adapter_for
+from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -43,6 +44,7 @@ def sync_providers(
     tags: dict[str, str] | None = None,
     log_level: str = "WARNING",
 ) -> list[ProviderOutcome]:
+    fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
     job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
@@ -64,7 +66,7 @@ def sync_providers(
                 run_config=run_config,
                 instance=instance,
                 partition_key=slug,
-                tags={"catalog/trigger": "cli", **(tags or {})},
+                tags={"catalog/trigger": "cli", **owner_tags(), **(tags or {})},
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)
