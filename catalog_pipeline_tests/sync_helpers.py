@@ -21,11 +21,13 @@ FAST_APIS = ProviderApis(
 def materialize_provider(
     slug: str, database_url: str, *, dry_run: bool = False, force: bool = False,
     apis: ProviderApis = FAST_APIS, instance: dg.DagsterInstance | None = None,
+    catalog_db: CatalogDatabase | None = None,
 ) -> dg.ExecuteInProcessResult:
+    """`catalog_db` replaces the default resource for `database_url` (e.g. with short timeouts)."""
     return dg.materialize(
         CATALOG_DEFS,
         partition_key=slug,
-        resources={"catalog_db": CatalogDatabase(url=database_url), "provider_apis": apis, IO_MANAGER_KEY: catalog_handoff},
+        resources={"catalog_db": catalog_db or CatalogDatabase(url=database_url), "provider_apis": apis, IO_MANAGER_KEY: catalog_handoff},
         run_config=dg.RunConfig(ops={"model_catalog": {"config": {"dry_run": dry_run, "force": force}}}),
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import Engine
 
-from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine
 from catalog_pipeline.pipeline import prefetch
 from catalog_pipeline.pipeline.body import MiB
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
@@ -39,9 +39,31 @@ class CatalogDatabase(dg.ConfigurableResource):
     """The catalog. `url` unset: `CATALOG_DATABASE_URL`, else a SQLite file in ~/.model-catalog-sync."""
 
     url: str | None = Field(default=None, description="SQLAlchemy URL of the catalog database")
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, description="PostgreSQL: connecting")
+    statement_timeout_seconds: float = Field(default=120.0, gt=0, description="PostgreSQL statement_timeout")
+    lock_timeout_seconds: float = Field(default=30.0, gt=0, description="PostgreSQL lock_timeout")
+    no_answer_timeout_seconds: float = Field(
+        default=150.0, gt=0, description="PostgreSQL: give up on a server that answers nothing (frozen)"
+    )
+    keepalive_idle_seconds: int = Field(default=30, ge=1, description="PostgreSQL: TCP keepalive after idle")
+    keepalive_interval_seconds: int = Field(default=10, ge=1, description="PostgreSQL: between keepalive probes")
+    keepalive_count: int = Field(default=3, ge=1, description="PostgreSQL: unanswered probes before the link is dead")
+    sqlite_busy_timeout_seconds: float = Field(default=60.0, ge=0, description="SQLite: waiting for another writer")
 
     def engine(self) -> Engine:
-        return catalog_engine(self.url)
+        return catalog_engine(self.url, self.timeouts())
+
+    def timeouts(self) -> DatabaseTimeouts:
+        return DatabaseTimeouts(
+            connect_seconds=self.connect_timeout_seconds,
+            statement_seconds=self.statement_timeout_seconds,
+            lock_seconds=self.lock_timeout_seconds,
+            no_answer_seconds=self.no_answer_timeout_seconds,
+            keepalive_idle_seconds=self.keepalive_idle_seconds,
+            keepalive_interval_seconds=self.keepalive_interval_seconds,
+            keepalive_count=self.keepalive_count,
+            sqlite_busy_seconds=self.sqlite_busy_timeout_seconds,
+        )
 
 
 class ProviderApis(dg.ConfigurableResource):
