@@ -14,18 +14,20 @@ CATALOG_DEFS = [raw_models, normalized_models, model_catalog, prices_are_plausib
 
 FAST_APIS = ProviderApis(
     connect_timeout_seconds=2, read_timeout_seconds=2, max_attempts=3,
-    backoff_initial_seconds=0.01, backoff_max_seconds=0.05, retry_budget_seconds=10,
+    backoff_initial_seconds=0.01, backoff_max_seconds=0.05, deadline_seconds=10,
 )
 
 
 def materialize_provider(
     slug: str, database_url: str, *, dry_run: bool = False, force: bool = False,
     apis: ProviderApis = FAST_APIS, instance: dg.DagsterInstance | None = None,
+    catalog_db: CatalogDatabase | None = None,
 ) -> dg.ExecuteInProcessResult:
+    """`catalog_db` replaces the default resource for `database_url` (e.g. with short timeouts)."""
     return dg.materialize(
         CATALOG_DEFS,
         partition_key=slug,
-        resources={"catalog_db": CatalogDatabase(url=database_url), "provider_apis": apis, IO_MANAGER_KEY: catalog_handoff},
+        resources={"catalog_db": catalog_db or CatalogDatabase(url=database_url), "provider_apis": apis, IO_MANAGER_KEY: catalog_handoff},
         run_config=dg.RunConfig(ops={"model_catalog": {"config": {"dry_run": dry_run, "force": force}}}),
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

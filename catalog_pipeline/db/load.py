@@ -4,9 +4,10 @@ Only rows whose content changed are written, so an unchanged re-sync writes noth
 provider's `last_synced_at`. A model the provider no longer lists is deactivated, never deleted;
 one that comes back is reactivated. The provider row is locked first (PostgreSQL `FOR UPDATE`,
 SQLite `BEGIN IMMEDIATE`), so two loads of one provider serialize and each diffs against the
-other's committed result. Two guards protect the rows from a broken answer:
+other's committed result. Three guards protect the rows from a broken answer:
 
 - shrink guard: a list with fewer than half of the provider's active models deactivates nothing;
+- overlap guard: so does a list, however long, that still names fewer than half of them;
 - price holds: a price moving more than 10x, or from paid to free, keeps its old value until an
   operator accepts it (`db/price_holds.py`).
 """
@@ -18,7 +19,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -84,22 +85,25 @@ def load_provider_models(
     dry_run: bool = False,
     force: bool = False,
     run_id: str | None = None,
+    pause_point: Callable[[Connection], None] | None = None,
 ) -> LoadReport:
-    """Apply `frame` as the provider's complete current list; `force` lifts the shrink guard."""
+    """Apply `frame` as the provider's complete current list; `force` lifts the shrink and overlap
+    guards. `pause_point` is for crash tests: called inside the open transaction after the rows are
+    inserted and updated and before the deactivation, so a test can kill the load there."""
     now = datetime.now(timezone.utc)
     listed = _Listed.of(frame)
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at = _lock_provider(conn, spec, now)
         stored = _stored_models(conn, provider_id)
         diff, plan = _diff(conn, provider_id, listed, stored, now)
-        shrink = None if force else shrink_guard_reason(spec.slug, int(stored["is_active"].sum()), int(listed.is_active.sum()))
+        shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed)
         if shrink:
             diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
         report = LoadReport(provider_id=provider_id, diff=diff, dry_run=dry_run, synced_at=now, shrink_guard=shrink)
         if dry_run:
             transaction.rollback()
             return report
-        _apply(conn, provider_id, listed, plan, diff, now, last_synced_at)
+        _apply(conn, provider_id, listed, plan, diff, now, last_synced_at, pause_point)
         if stored.empty:  # the provider's first load: every one of its rows is new
             open_first_periods(conn, provider_id, now, run_id)
         else:
@@ -110,6 +114,26 @@ def load_provider_models(
         if not shrink:  # a list the guard distrusted is not a successful sync
             conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
     return report
+
+
+def deactivation_guard_reason(slug: str, stored: pd.DataFrame, listed: "_Listed") -> str | None:
+    """Why this list must deactivate nothing (reported by the `shrink_guard` check), or None."""
+    active = stored.index[stored["is_active"].to_numpy(dtype=bool)]
+    return shrink_guard_reason(slug, len(active), int(listed.is_active.sum())) or overlap_guard_reason(
+        slug, len(active), int(active.isin(listed.ids).sum()), len(listed.ids)
+    )
+
+
+def overlap_guard_reason(slug: str, active_before: int, still_listed: int, listed: int) -> str | None:
+    """A list of unknown ids (another provider's, or a placeholder answer) passes the shrink guard
+    by its length alone; what counts is how many of the active models it still names."""
+    if not active_before or still_listed >= active_before * SHRINK_GUARD_RATIO:
+        return None
+    return (
+        f"overlap guard: {slug} listed {listed} models, but only {still_listed} of the {active_before}"
+        f" active in the catalog are among them (less than {SHRINK_GUARD_RATIO:.0%}), so nothing was deactivated."
+        " If the provider really replaced its list, re-run with --force (sync-models) or force: true (run config)."
+    )
 
 
 def shrink_guard_reason(slug: str, active_before: int, listed_active: int) -> str | None:
@@ -277,11 +301,13 @@ def _same(old: Any, new: Any) -> bool:
 
 def _apply(
     conn: Connection, provider_id: int, listed: _Listed, plan: _Plan, diff: CatalogDiff, now: datetime,
-    last_synced_at: datetime | None,
+    last_synced_at: datetime | None, pause_point: Callable[[Connection], None] | None,
 ) -> None:
     insert_models(conn, listed, plan.inserts, provider_id, now)
     update_models(conn, plan.updates, _UPDATED_COLUMNS, now, listed.texts)
     update_models(conn, plan.rehash, ("content_hash",), None)
+    if pause_point is not None:
+        pause_point(conn)
     # The last sync that still listed these models is the provider's previous one.
     seen_until = last_synced_at or now
     for start in range(0, len(diff.deactivated), _CHUNK):
