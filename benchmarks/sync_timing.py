@@ -50,15 +50,15 @@ def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict
         import dagster as dg
 
         from catalog_pipeline.cli import sync_models
-        from catalog_pipeline.defs import assets, resources
+        from catalog_pipeline.defs import assets, handoff, resources
 
         totals: dict[str, float] = defaultdict(float)
         models: list[int] = []
         first_run: list[float] = []
-        for name in ("entries_of", "normalize"):
-            _stopwatch(assets, name, totals, "transform")
-        for name in ("archive_pages", "latest_archive"):
-            _stopwatch(assets, name, totals, "archive")
+        _stopwatch(assets, "entries_of", totals, "transform")
+        _stopwatch(handoff, "normalize", totals, "transform")
+        _stopwatch(assets, "archive_pages", totals, "archive")
+        _stopwatch(handoff, "latest_archive", totals, "archive")
         _stopwatch(assets, "load_provider_models", totals, "load", lambda report: models.append(sum(report.diff.counts()[k] for k in ("added", "updated", "unchanged"))))
         _stopwatch(resources.ProviderApis, "fetch", totals, "fetch_wait")
         _stopwatch(resources.ProviderApis, "fetch_now", totals, "fetch_overlapped")
