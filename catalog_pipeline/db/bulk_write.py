@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, any_, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS
 
@@ -67,6 +68,13 @@ def update_models(
     params = [{f"b_{k}": row[k] for k in ("id", *columns)} for row in rows]
     for start in range(0, len(params), _CHUNK):
         conn.execute(statement, params[start : start + _CHUNK])
+
+
+def one_of(conn: Connection, column, values: list[Any]):
+    """`column IN values`; on PostgreSQL one array parameter (`= ANY(...)`) instead of one per value."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def copy_text(conn: Connection, table: str, columns: Sequence[str], text: bytes) -> None:

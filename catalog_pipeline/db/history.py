@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, u
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
+from .bulk_write import one_of
 from .schema import model_price_history, models, providers
 
 _CHUNK = 5000
@@ -53,7 +54,7 @@ def open_new_periods(conn: Connection, provider_id: int, provider_model_ids: lis
     """Models just added: they have no period to close."""
     for start in range(0, len(provider_model_ids), _CHUNK):
         chunk = provider_model_ids[start : start + _CHUNK]
-        conn.execute(_insert_current(now, run_id, models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk)))
+        conn.execute(_insert_current(now, run_id, models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk)))
 
 
 def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id: str | None) -> None:
@@ -64,10 +65,10 @@ def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id
         chunk = model_ids[start : start + _CHUNK]
         conn.execute(
             update(model_price_history)
-            .where(model_price_history.c.valid_to.is_(None), model_price_history.c.model_id.in_(chunk))
+            .where(model_price_history.c.valid_to.is_(None), one_of(conn, model_price_history.c.model_id, chunk))
             .values(valid_to=now)
         )
-        conn.execute(_insert_current(now, run_id, models.c.id.in_(chunk)))
+        conn.execute(_insert_current(now, run_id, one_of(conn, models.c.id, chunk)))
 
 
 def _insert_current(now: datetime, run_id: str | None, *where):

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, frame_to_rows
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
-from .bulk_write import insert_models, update_models
+from .bulk_write import insert_models, one_of, update_models
 from .changes import record_load_changes
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
@@ -230,7 +230,7 @@ def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> di
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(model_ids), _CHUNK):
         chunk = model_ids[start : start + _CHUNK]
-        query = select(*columns).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))
+        query = select(*columns).where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
         found.update((row["provider_model_id"], dict(row)) for row in conn.execute(query).mappings())
     return found
 
@@ -314,6 +314,6 @@ def _apply(
         chunk = diff.deactivated[start : start + _CHUNK]
         conn.execute(
             update(models)
-            .where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))
+            .where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
             .values(is_active=False, deactivated_at=now, updated_at=now, last_seen_at=seen_until)
         )
