@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
+from catalog_pipeline.settings import DAGSTER_HOME_ENV_VAR, export_variable, load_settings
 
-DAGSTER_HOME_ENV_VAR = "DAGSTER_HOME"
 DEFAULT_DAGSTER_HOME = DEFAULT_DATA_DIR / "dagster_home"
 CODE_LOCATION_NAME = "catalog_pipeline"
 DEFINITIONS_MODULE = "catalog_pipeline.definitions"
@@ -38,13 +37,13 @@ load_from:
 
 def prepare_dagster_home(say=print) -> Path:
     """Resolve DAGSTER_HOME (set it to the default when unset) and create dagster.yaml if absent."""
-    configured = os.environ.get(DAGSTER_HOME_ENV_VAR)
-    home = Path(configured).expanduser() if configured else DEFAULT_DAGSTER_HOME
+    configured = load_settings().dagster_home
+    home = Path(configured or DEFAULT_DAGSTER_HOME).expanduser()
     if not configured:
         say(f"{DAGSTER_HOME_ENV_VAR} is not set; using {home}")
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    os.environ[DAGSTER_HOME_ENV_VAR] = str(home)
+    export_variable(DAGSTER_HOME_ENV_VAR, str(home))  # Dagster and every child process read it there
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(DEFAULT_INSTANCE_YAML)

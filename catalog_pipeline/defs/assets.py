@@ -36,7 +36,7 @@ class SyncConfig(dg.Config):
 def raw_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase, provider_apis: ProviderApis) -> dg.MaterializeResult:
     module = adapter_for(context.partition_key)
     spec = module.SPEC
-    if reason := spec.missing_key_reason():
+    if reason := provider_apis.missing_key_reason(spec):
         raise dg.Failure(description=f"skipped: {reason}", metadata={"skipped_reason": reason})
     try:
         pages = provider_apis.fetch(spec.slug)

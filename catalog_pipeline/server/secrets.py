@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from catalog_pipeline.providers import ADAPTERS
+from catalog_pipeline.defs.resources import ProviderApis
 
 MASK = "[redacted]"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
 
 
 def provider_keys() -> list[str]:
-    return [key for module in ADAPTERS.values() if (key := module.SPEC.api_key())]
+    return ProviderApis().provider_keys()
 
 
 class Redactor:
