@@ -60,7 +60,8 @@ def load_settings(env_file: Path | str = ENV_FILE) -> CatalogSettings:
         problems = "; ".join(f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors())
         raise SettingsError(f"invalid setting ({problems})") from None
     from_file = {name: value for name, value in dotenv_values(env_file).items() if value is not None} if Path(env_file).is_file() else {}
-    settings._variables = {**from_file, **os.environ}
+    # As for the fields above, an empty variable counts as unset.
+    settings._variables = {**from_file, **{name: value for name, value in os.environ.items() if value}}
     return settings
 
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -19,6 +19,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (timeouts)
     drop_after: int | None = None  # close the socket after this many body bytes (reset mid-body)
+    before_answer: Callable[[], None] | None = None  # runs in the request's thread first (wait on an event)
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -63,6 +64,8 @@ class FixtureServer:
                 parts = urlsplit(self.path)
                 server._record(Request(parts.path, parse_qs(parts.query), dict(self.headers)))
                 reply = server._next_reply(parts.path)
+                if reply.before_answer is not None:
+                    reply.before_answer()
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.encoded()

@@ -33,6 +33,7 @@ def test_daily_schedule_requests_one_run_per_provider_with_a_key(monkeypatch):
             instance=instance,
             scheduled_execution_time=datetime(2026, 11, 29, 3, tzinfo=timezone.utc),
             repository_def=defs.get_repository_def(),
+            resources=defs.resources,
         )
         requests = list(schedule.evaluate_tick(context).run_requests or [])
     keyless_or_optional = [s for s, m in ADAPTERS.items() if not m.SPEC.key_required] + ["groq"]
