@@ -4,6 +4,7 @@ it at import, secrets from `.env` are never printed, and `--database-url` is con
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import subprocess
@@ -103,8 +104,9 @@ def test_catalog_server_takes_the_admin_key_from_dotenv_under_the_environment(tm
     assert "ADMIN_API_KEY is 4 characters long" in capsys.readouterr().err
 
 
-def _serve(server, slug: str, **reply) -> None:
-    server.route(f"/{slug}/models", json_reply(json.loads((FIXTURES / f"{slug}_models.json").read_text()), **reply))
+def _serve(server, slug: str, **reply_fields) -> None:
+    reply = json_reply(json.loads((FIXTURES / f"{slug}_models.json").read_text()))
+    server.route(f"/{slug}/models", dataclasses.replace(reply, **reply_fields))
 
 
 def test_sync_models_reads_dotenv_under_the_environment_and_never_prints_its_secrets(provider_env, tmp_path, monkeypatch):
@@ -213,4 +215,5 @@ def test_fetches_of_one_call_overlap(provider_env, sqlite_url, tmp_path):
         )
     assert not both_arrived.broken, "the second fetch started only after the first one was answered"
     assert [(o.slug, o.status) for o in outcomes] == [("openrouter", "ok"), ("deepinfra", "ok")]
+    assert provider_env.hits("/openrouter/models") == provider_env.hits("/deepinfra/models") == 1  # the runs took the prefetched pages
     assert outcomes[0].counts["added"] == 5 and outcomes[0].counts["models_fetched"] == 5
