@@ -32,7 +32,7 @@ class SettingsError(Exception):
 
 class CatalogSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=ENV_FILE, case_sensitive=True, env_ignore_empty=True, extra="ignore", populate_by_name=False
+        env_file=ENV_FILE, case_sensitive=True, env_ignore_empty=True, extra="ignore"
     )
 
     # repr=False: a database URL may carry a password.
