@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from catalog_pipeline.db.engine import catalog_engine, resolve_database_url
 from catalog_pipeline.pipeline import credentials
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
+from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.spec import ProviderSpec
 from catalog_pipeline.providers import ADAPTERS, adapter_for
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, CatalogSettings, load_settings
@@ -86,7 +87,7 @@ class ProviderApis(dg.ConfigurableResource):
         """Every page of the provider's model list."""
         module = adapter_for(slug)
         with self.client_for(module.SPEC) as http:
-            return module.fetch(http)
+            return fetch_model_list(module, http)
 
     def client_for(self, spec: ProviderSpec) -> ProviderHttp:
         resolved = self.credentials_for(spec)
