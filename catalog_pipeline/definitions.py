@@ -7,18 +7,21 @@ from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.defs.schedules import daily_catalog_sync_schedule
+from catalog_pipeline.defs.sensors import build_change_notifier
 from catalog_pipeline.settings import load_settings
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Built when Dagster loads the code location (not at import), so the cron is the one set then."""
+    """Built when Dagster loads the code location (not at import): the cron and whether the
+    notifier starts on are the ones set then."""
     settings = load_settings()
     return dg.Definitions(
         assets=[raw_models, normalized_models, model_catalog],
         asset_checks=[prices_are_plausible, model_ids_and_limits_are_valid],
         jobs=[catalog_sync_job, catalog_replay_job],
         schedules=[daily_catalog_sync_schedule(settings.sync_cron)],
+        sensors=[build_change_notifier(settings=settings)],
         resources={
             # Both resolve their settings (database URL, keys, base URLs) when a run starts.
             "catalog_db": CatalogDatabase(),

@@ -21,6 +21,8 @@ SYNC_CRON_ENV_VAR = "CATALOG_SYNC_CRON"
 STALE_AFTER_ENV_VAR = "CATALOG_STALE_AFTER_HOURS"
 ADMIN_KEY_ENV_VAR = "ADMIN_API_KEY"
 DAGSTER_HOME_ENV_VAR = "DAGSTER_HOME"
+WEBHOOK_URL_ENV_VAR = "CATALOG_WEBHOOK_URL"
+WEBHOOK_SECRET_ENV_VAR = "CATALOG_WEBHOOK_SECRET"
 
 DEFAULT_SYNC_CRON = "0 3 * * *"
 DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
@@ -41,6 +43,9 @@ class CatalogSettings(BaseSettings):
     stale_after_hours: float = Field(default=DEFAULT_STALE_AFTER_HOURS, alias=STALE_AFTER_ENV_VAR, gt=0)
     admin_api_key: SecretStr | None = Field(default=None, alias=ADMIN_KEY_ENV_VAR)
     dagster_home: str | None = Field(default=None, alias=DAGSTER_HOME_ENV_VAR)
+    # repr=False: a webhook URL often carries a token.
+    webhook_url: str | None = Field(default=None, alias=WEBHOOK_URL_ENV_VAR, repr=False)
+    webhook_secret: SecretStr | None = Field(default=None, alias=WEBHOOK_SECRET_ENV_VAR)
 
     # Every variable, `.env` under the real environment: provider keys and base URLs are named
     # per provider (`<SLUG>_API_KEY`), so they cannot be fields.

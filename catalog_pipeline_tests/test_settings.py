@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 
 import catalog_pipeline
-from catalog_pipeline import cli
+from catalog_pipeline.cli import sync_models
 from catalog_pipeline.defs.resources import CatalogDatabase
 from catalog_pipeline.definitions import defs as load_definitions
 from catalog_pipeline.providers import ADAPTERS
@@ -82,10 +82,10 @@ def test_the_cron_is_read_when_the_code_location_loads(monkeypatch):
 def test_unusable_settings_are_refused_with_the_variable_named(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CATALOG_STALE_AFTER_HOURS", "-3")
-    assert cli.main(["--list-providers"]) == 2
+    assert sync_models.main(["--list-providers"]) == 2
     assert "CATALOG_STALE_AFTER_HOURS: Input should be greater than 0" in capsys.readouterr().err
     monkeypatch.setenv("CATALOG_STALE_AFTER_HOURS", "tomorrow-s3cret")
-    assert server_cli.main([]) == 2
+    assert server_sync_models.main([]) == 2
     err = capsys.readouterr().err
     assert "refusing to start: invalid setting (CATALOG_STALE_AFTER_HOURS" in err
     assert "tomorrow-s3cret" not in err  # the value is never echoed: it could be a secret
@@ -94,13 +94,13 @@ def test_unusable_settings_are_refused_with_the_variable_named(tmp_path, monkeyp
 def test_catalog_server_takes_the_admin_key_from_dotenv_under_the_environment(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ADMIN_API_KEY", raising=False)
-    assert server_cli.main([]) == 2
+    assert server_sync_models.main([]) == 2
     assert "ADMIN_API_KEY is not set" in capsys.readouterr().err
     (tmp_path / ".env").write_text("ADMIN_API_KEY=short\n")
-    assert server_cli.main([]) == 2
+    assert server_sync_models.main([]) == 2
     assert "ADMIN_API_KEY is 5 characters long" in capsys.readouterr().err
     monkeypatch.setenv("ADMIN_API_KEY", "tiny")
-    assert server_cli.main([]) == 2
+    assert server_sync_models.main([]) == 2
     assert "ADMIN_API_KEY is 4 characters long" in capsys.readouterr().err
 
 
@@ -130,7 +130,7 @@ def test_sync_models_reads_dotenv_under_the_environment_and_never_prints_its_sec
         f"CATALOG_DATABASE_URL=sqlite:///{from_dotenv}\n"  # so does this one
     )
     done = subprocess.run(
-        [sys.executable, "-m", "catalog_pipeline.cli", "--providers", "openrouter", "groq", "deepinfra", "--verbose"],
+        [sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", "openrouter", "groq", "deepinfra", "--verbose"],
         env=dict(os.environ), cwd=workdir, capture_output=True, text=True, timeout=300,
     )
     output = done.stdout + done.stderr
@@ -188,7 +188,7 @@ def test_database_url_flag_reaches_the_resource_without_touching_the_environment
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(Path(os.environ["DAGSTER_HOME"]).resolve()))
     before = dict(os.environ)
-    assert cli.main(["--providers", "openrouter", "--database-url", f"sqlite:///{flagged}"]) == 0, capsys.readouterr()
+    assert sync_models.main(["--providers", "openrouter", "--database-url", f"sqlite:///{flagged}"]) == 0, capsys.readouterr()
     after = dict(os.environ)
     assert after == before
     assert len(models_by_id(f"sqlite:///{flagged}", "openrouter")) == 5
