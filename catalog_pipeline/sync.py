@@ -22,6 +22,7 @@ from catalog_pipeline.defs.outcome import run_outcome, sync_counts
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.pipeline.http import FetchedPage
 from catalog_pipeline.providers import adapter_for
+from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
 from catalog_pipeline.settings import CatalogSettings, load_settings
 
 Status = Literal["ok", "failed", "skipped"]
@@ -74,6 +75,7 @@ def sync_providers(
     log_level: str = "WARNING",
 ) -> list[ProviderOutcome]:
     """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now."""
+    fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
     job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
@@ -101,7 +103,7 @@ def sync_providers(
                 instance=instance,
                 partition_key=slug,
                 resources=resources,
-                tags={"catalog/trigger": "cli", **(tags or {})},
+                tags={"catalog/trigger": "cli", **owner_tags(), **(tags or {})},
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)

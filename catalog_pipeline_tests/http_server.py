@@ -20,6 +20,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering (timeouts)
     drop_after: int | None = None  # close the socket after this many body bytes (reset mid-body)
     before_answer: Callable[[], None] | None = None  # runs in the request's thread first (wait on an event)
+    hold: threading.Event | None = None  # answer only once the test sets it (a provider mid-answer)
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -68,6 +69,8 @@ class FixtureServer:
                     reply.before_answer()
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hold is not None:
+                    reply.hold.wait(timeout=300)
                 body = reply.encoded()
                 try:
                     self.send_response(reply.status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from catalog_pipeline.instance import prepare_dagster_home
+from catalog_pipeline.instance import open_instance, prepare_dagster_home
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
 from catalog_pipeline.pipeline.credentials import provider_credentials
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, CatalogSettings, SettingsError, load_settings
@@ -69,8 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
     # Dagster is imported only now: --help and --list-providers stay instant.
-    import dagster as dg
-
     from catalog_pipeline.db.engine import CatalogConfigError
     from catalog_pipeline.definitions import defs
     from catalog_pipeline.defs.resources import CatalogDatabase
@@ -91,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return accept_pending_changes(catalog_db, args.accept_pending)
 
     slugs = args.providers or PROVIDER_SLUGS
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
             slugs,
             instance=instance,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Mapping, Protocol
 
 from catalog_pipeline.defs.outcome import sync_counts
 from catalog_pipeline.defs.resources import ProviderApis
@@ -20,7 +20,7 @@ DEFAULT_WAIT_TIMEOUT_SECONDS = 900.0
 class Runs(Protocol):
     async def launch(self, provider: str, *, dry_run: bool, tags: dict[str, str]) -> str: ...
     def active_run_id(self, provider: str) -> str | None: ...
-    def last_run(self, provider: str) -> RunSummary | None: ...
+    def last_runs(self, providers: list[str]) -> Mapping[str, RunSummary]: ...
     async def wait(self, run_id: str, *, timeout: float) -> RunSummary | None: ...
 
 
