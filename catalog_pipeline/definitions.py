@@ -3,6 +3,7 @@
 import dagster as dg
 
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
+from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
@@ -26,6 +27,7 @@ def defs() -> dg.Definitions:
             # Both resolve their settings (database URL, keys, base URLs) when a run starts.
             "catalog_db": CatalogDatabase(),
             "provider_apis": ProviderApis(),
+            IO_MANAGER_KEY: catalog_handoff,
         },
         # One process per step costs ~9 s for a run on 2 cores; in-process runs take under a second.
         executor=dg.in_process_executor,

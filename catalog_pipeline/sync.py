@@ -90,8 +90,10 @@ def sync_providers(
     }
     outcomes: dict[str, ProviderOutcome] = {}
     runnable = []
+    never_archived = _never_archived(slugs, catalog_db or definitions.resources["catalog_db"]) if from_archive else set()
     for slug in slugs:
-        reason = None if from_archive else apis.missing_key_reason(adapter_for(slug).SPEC)
+        reason = "no archived model list yet" if slug in never_archived else None
+        reason = reason or (None if from_archive else apis.missing_key_reason(adapter_for(slug).SPEC))
         if reason:
             outcomes[slug] = ProviderOutcome(slug, "skipped", f"skipped: {reason}")
         else:
@@ -110,11 +112,20 @@ def sync_providers(
     return [outcomes[slug] for slug in slugs]
 
 
+def _never_archived(slugs: list[str], catalog_db: CatalogDatabase) -> set[str]:
+    from catalog_pipeline.db.archive import archived_slugs
+
+    with catalog_db.engine().connect() as conn:
+        return set(slugs) - archived_slugs(conn)
+
+
 def _outcome(slug: str, result: dg.ExecuteInProcessResult) -> ProviderOutcome:
     outcome = run_outcome(result.all_events)
     if not result.success:
         message = outcome.error or "run failed without a step failure (see the run in the Dagster UI)"
         return ProviderOutcome(slug, "failed", message, run_id=result.run_id)
+    if not outcome.metadata:
+        return ProviderOutcome(slug, "skipped", outcome.skipped or "skipped", run_id=result.run_id)
     metadata = outcome.metadata
     return ProviderOutcome(
         slug, "ok", metadata["message"], run_id=result.run_id, counts=sync_counts(metadata), diff=metadata.get("diff")

@@ -15,6 +15,7 @@ CATALOG_ASSET = dg.AssetKey("model_catalog")
 # The event types `run_outcome` reads; the server asks the instance for these only.
 OUTCOME_EVENT_TYPES = frozenset({
     dg.DagsterEventType.ASSET_MATERIALIZATION,
+    dg.DagsterEventType.ASSET_OBSERVATION,
     dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     dg.DagsterEventType.STEP_FAILURE,
     dg.DagsterEventType.RUN_FAILURE,
@@ -26,11 +27,12 @@ OUTCOME_EVENT_TYPES = frozenset({
 class RunOutcome:
     metadata: dict[str, Any] = field(default_factory=dict)  # model_catalog's materialization metadata
     error: str | None = None  # None unless the run failed or was canceled
+    skipped: str | None = None  # why raw_models produced nothing (a provider without its key)
 
 
 def run_outcome(events: Iterable[dg.DagsterEvent]) -> RunOutcome:
-    """The catalog's metadata, and why the run failed: a failed blocking check, else the first
-    failed step, else the run's own failure or cancellation."""
+    """The catalog's metadata, why raw_models skipped, and why the run failed: a failed blocking
+    check, else the first failed step, else the run's own failure or cancellation."""
     outcome = RunOutcome()
     failed_check: str | None = None
     step_error: str | None = None
@@ -41,6 +43,10 @@ def run_outcome(events: Iterable[dg.DagsterEvent]) -> RunOutcome:
             materialization = event.event_specific_data.materialization
             if materialization.asset_key == CATALOG_ASSET:
                 outcome.metadata = {key: value.value for key, value in materialization.metadata.items()}
+        elif kind == dg.DagsterEventType.ASSET_OBSERVATION:
+            reason = event.asset_observation_data.asset_observation.metadata.get("skipped_reason")
+            if reason is not None and outcome.skipped is None:
+                outcome.skipped = reason.value
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if failed_check is None and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:

@@ -1,4 +1,4 @@
-"""Resources: the catalog database and the provider APIs (HTTP policy, keys, base URLs)."""
+"""Resources: the catalog database and the provider APIs (HTTP policy)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,63 @@ from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from catalog_pipeline.db.engine import catalog_engine, resolve_database_url
+from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine, resolve_database_url
 from catalog_pipeline.pipeline import credentials
+from catalog_pipeline.pipeline.body import MiB
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
 from catalog_pipeline.pipeline.listing import fetch_model_list
+from catalog_pipeline.pipeline.redact import Redactor
 from catalog_pipeline.pipeline.spec import ProviderSpec
 from catalog_pipeline.providers import ADAPTERS, adapter_for
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, CatalogSettings, load_settings
+
+
+def provider_keys(settings: CatalogSettings | None = None) -> list[str]:
+    """Every provider key that is set (`settings` unset: read now)."""
+    settings = settings or load_settings()
+    return [key for module in ADAPTERS.values() if (key := credentials.provider_credentials(module.SPEC, settings).api_key)]
+
+
+def configured_secrets(settings: CatalogSettings | None = None) -> list[str]:
+    """Every configured key: all providers' keys and ADMIN_API_KEY."""
+    settings = settings or load_settings()
+    admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    return provider_keys(settings) + ([admin] if admin else [])
+
+
+def configured_redactor(settings: CatalogSettings | None = None) -> Redactor:
+    return Redactor(configured_secrets(settings))
 
 
 class CatalogDatabase(dg.ConfigurableResource):
     """The catalog. `url` unset: `CATALOG_DATABASE_URL` (environment, then `.env`), else a SQLite file in ~/.model-catalog-sync."""
 
     url: str | None = Field(default=None, description=f"SQLAlchemy URL of the catalog database (unset: ${DATABASE_URL_ENV_VAR})")
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, description="PostgreSQL: connecting")
+    statement_timeout_seconds: float = Field(default=120.0, gt=0, description="PostgreSQL statement_timeout")
+    lock_timeout_seconds: float = Field(default=30.0, gt=0, description="PostgreSQL lock_timeout")
+    no_answer_timeout_seconds: float = Field(
+        default=150.0, gt=0, description="PostgreSQL: give up on a server that answers nothing (frozen)"
+    )
+    keepalive_idle_seconds: int = Field(default=30, ge=1, description="PostgreSQL: TCP keepalive after idle")
+    keepalive_interval_seconds: int = Field(default=10, ge=1, description="PostgreSQL: between keepalive probes")
+    keepalive_count: int = Field(default=3, ge=1, description="PostgreSQL: unanswered probes before the link is dead")
+    sqlite_busy_timeout_seconds: float = Field(default=60.0, ge=0, description="SQLite: waiting for another writer")
 
     def engine(self) -> Engine:
-        return catalog_engine(self.url)
+        return catalog_engine(self.url, self.timeouts())
+
+    def timeouts(self) -> DatabaseTimeouts:
+        return DatabaseTimeouts(
+            connect_seconds=self.connect_timeout_seconds,
+            statement_seconds=self.statement_timeout_seconds,
+            lock_seconds=self.lock_timeout_seconds,
+            no_answer_seconds=self.no_answer_timeout_seconds,
+            keepalive_idle_seconds=self.keepalive_idle_seconds,
+            keepalive_interval_seconds=self.keepalive_interval_seconds,
+            keepalive_count=self.keepalive_count,
+            sqlite_busy_seconds=self.sqlite_busy_timeout_seconds,
+        )
 
     def resolved_url(self) -> str:
         return resolve_database_url(self.url)
@@ -41,7 +82,15 @@ class ProviderApis(dg.ConfigurableResource):
     max_attempts: int = Field(default=4, ge=1, le=10)
     backoff_initial_seconds: float = 1.0
     backoff_max_seconds: float = 30.0
-    retry_budget_seconds: float = 180.0
+    deadline_seconds: float = Field(
+        default=180.0, gt=0, description="wall-clock limit per provider: connect, retries, slow bodies, all pages"
+    )
+    max_page_bytes: int = Field(
+        default=64 * MiB, ge=1, description="cap per page, on bytes received and (separately) after decompression"
+    )
+    max_provider_bytes: int = Field(
+        default=256 * MiB, ge=1, description="cap on all pages of one provider, received and after decompression"
+    )
 
     # Not config: Dagster would show the keys. Outside a run (server, CLI checks) each call reads them anew.
     _settings: CatalogSettings | None = PrivateAttr(default=None)
@@ -65,7 +114,9 @@ class ProviderApis(dg.ConfigurableResource):
             max_attempts=self.max_attempts,
             backoff_initial=self.backoff_initial_seconds,
             backoff_max=self.backoff_max_seconds,
-            total_budget=self.retry_budget_seconds,
+            deadline=self.deadline_seconds,
+            max_page_bytes=self.max_page_bytes,
+            max_provider_bytes=self.max_provider_bytes,
         )
 
     def credentials_for(self, spec: ProviderSpec) -> credentials.ProviderCredentials:
@@ -80,8 +131,7 @@ class ProviderApis(dg.ConfigurableResource):
 
     def provider_keys(self) -> list[str]:
         """Every provider key that is set, for redaction."""
-        settings = self._current_settings()
-        return [key for module in ADAPTERS.values() if (key := credentials.provider_credentials(module.SPEC, settings).api_key)]
+        return provider_keys(self._current_settings())
 
     def fetch(self, slug: str) -> list[FetchedPage]:
         """Every page of the provider's model list."""
@@ -89,6 +139,16 @@ class ProviderApis(dg.ConfigurableResource):
         with self.client_for(module.SPEC) as http:
             return fetch_model_list(module, http)
 
+    def redactor(self) -> Redactor:
+        """Masks every configured key (all providers' and the admin key) in whatever it is given."""
+        return configured_redactor(self._current_settings())
+
     def client_for(self, spec: ProviderSpec) -> ProviderHttp:
         resolved = self.credentials_for(spec)
-        return ProviderHttp(base_url=resolved.base_url, headers=resolved.headers, policy=self.policy(), secrets=resolved.secrets)
+        return ProviderHttp(
+            base_url=resolved.base_url,
+            headers=resolved.headers,
+            policy=self.policy(),
+            redactor=self.redactor(),
+            extra_origins=spec.extra_origins,
+        )

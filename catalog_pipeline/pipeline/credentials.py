@@ -15,11 +15,6 @@ class ProviderCredentials:
     headers: dict[str, str]
     api_key: str | None
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """What the HTTP client must never show."""
-        return (self.api_key,) if self.api_key else ()
-
 
 def provider_credentials(spec: ProviderSpec, settings: CatalogSettings) -> ProviderCredentials:
     key = settings.variable(spec.api_key_env_var)
