@@ -50,6 +50,7 @@ def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict
         import dagster as dg
 
         from catalog_pipeline.cli import sync_models
+        from catalog_pipeline import sync
         from catalog_pipeline.defs import assets, handoff, resources
 
         totals: dict[str, float] = defaultdict(float)
@@ -60,8 +61,9 @@ def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict
         _stopwatch(assets, "archive_pages", totals, "archive")
         _stopwatch(handoff, "latest_archive", totals, "archive")
         _stopwatch(assets, "load_provider_models", totals, "load", lambda report: models.append(sum(report.diff.counts()[k] for k in ("added", "updated", "unchanged"))))
-        _stopwatch(resources.ProviderApis, "fetch", totals, "fetch_wait")
-        _stopwatch(resources.ProviderApis, "fetch_now", totals, "fetch_overlapped")
+        # A run's fetch step waits on its provider's prefetch; the prefetch threads run the fetches.
+        _stopwatch(sync.PrefetchedProviderApis, "fetch", totals, "fetch_wait")
+        _stopwatch(resources.ProviderApis, "fetch", totals, "fetch_overlapped")
         original_execute = dg.JobDefinition.execute_in_process
 
         def execute(self, *args, **kwargs):
@@ -95,14 +97,15 @@ def fetch_alone(server_url: str) -> dict[str, float]:
     """Each provider's complete fetch with nothing else running, one after another."""
     from catalog_pipeline.defs.resources import ProviderApis
     from catalog_pipeline.providers import ADAPTERS
+    from catalog_pipeline.settings import load_settings
 
     with tempfile.TemporaryDirectory() as home:
         _environment("sqlite://", server_url, home)
-        apis = ProviderApis()
+        apis = ProviderApis().using(load_settings())
         alone = {}
         for slug in ADAPTERS:
             started = time.perf_counter()
-            apis.fetch_now(slug)
+            apis.fetch(slug)
             alone[slug] = time.perf_counter() - started
     return alone
 
