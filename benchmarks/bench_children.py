@@ -77,14 +77,16 @@ def load_step(url: str, rows: int, step: str) -> dict:
     }
 
 
-def _write_marker(engine) -> int:
+def _write_marker(engine) -> tuple[int, int]:
     with engine.connect() as conn:
+        providers = conn.exec_driver_sql("SELECT count(*) FROM providers").scalar()
         if engine.dialect.name == "postgresql":
-            return conn.exec_driver_sql("SELECT txid_current()").scalar()
-        return conn.connection.dbapi_connection.total_changes
+            return conn.exec_driver_sql("SELECT txid_current()").scalar(), providers
+        return conn.connection.dbapi_connection.total_changes, providers
 
 
-def _rows_written_since(engine, marker: int) -> int:
+def _rows_written_since(engine, before: tuple[int, int]) -> int:
+    marker, providers_before = before
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             present = {name for (name,) in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
@@ -93,8 +95,9 @@ def _rows_written_since(engine, marker: int) -> int:
                 for table in MODEL_DATA_TABLES if table in present
             )
         # sqlite3 counts every changed row on the connection (the pool hands the load's back):
-        # less the provider row's last_synced_at.
-        return conn.connection.dbapi_connection.total_changes - marker - 1
+        # less the provider row (its last_synced_at, and its creation on a first load).
+        created = conn.exec_driver_sql("SELECT count(*) FROM providers").scalar() - providers_before
+        return conn.connection.dbapi_connection.total_changes - marker - 1 - created
 
 
 def floor(url: str, rows: int) -> dict:
