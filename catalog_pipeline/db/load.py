@@ -34,10 +34,12 @@ from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .schema import models, providers
 
 CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
-_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at")
+_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at", "price_observed_at")
 # is_active is compared on its own: deactivating a row must not have to rewrite its hash.
 _HASHED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c != "is_active")
 _PRICE_SET = frozenset(PRICE_COLUMNS)
+# price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
+_PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
 SHRINK_GUARD_RATIO = 0.5
 _CHUNK = 5000
 
@@ -84,6 +86,9 @@ def load_provider_models(
     """Apply `frame` as the provider's complete current list; `force` lifts the shrink guard."""
     now = datetime.now(timezone.utc)
     incoming = {row["provider_model_id"]: _canonical(row) for row in frame_to_rows(frame)}
+    observed = frame.attrs.get("price_observed_at") or {}
+    for model_id, row in incoming.items():
+        row["price_observed_at"] = observed.get(model_id, now) if any(row[c] is not None for c in PRICE_COLUMNS) else None
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at = _lock_provider(conn, spec, now)
         existing = _existing_models(conn, provider_id, incoming)
@@ -171,7 +176,7 @@ def _existing_models(
         for row_id, model_id, is_active, stored_hash in light
     }
     differing = [row["id"] for model_id, row in existing.items() if model_id in incoming and not _same_at_a_glance(row, incoming[model_id])]
-    columns = [models.c.id, models.c.deactivated_at, *(models.c[c] for c in CONTENT_COLUMNS)]
+    columns = [models.c.id, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
     by_id = {row["id"]: row for row in existing.values()}
     for start in range(0, len(differing), _CHUNK):
         chunk = differing[start : start + _CHUNK]
@@ -223,6 +228,8 @@ def _diff(
             diff.updated[model_id] = changes
         # Listed but marked inactive by the provider: deactivated now, or still since then.
         deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
+        if not _PRICE_PROVENANCE & changes.keys():
+            new["price_observed_at"] = old["price_observed_at"]
         plan.updates.append({"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}})
     for model_id, old in existing.items():
         if model_id not in incoming and old["is_active"]:

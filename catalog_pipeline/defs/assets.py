@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from catalog_pipeline.db.archive import archive_pages, latest_archive
 from catalog_pipeline.db.load import load_provider_models
+from catalog_pipeline.db.second_source import apply_price_sources
 from catalog_pipeline.pipeline.http import ProviderFetchError
 from catalog_pipeline.pipeline.normalize import entries_of, normalize
 from catalog_pipeline.providers import adapter_for
@@ -75,6 +76,8 @@ def normalized_models(context: dg.AssetExecutionContext, catalog_db: CatalogData
     except ProviderFetchError as exc:
         raise dg.Failure(description=f"{module.SPEC.slug}: {exc}") from None
     frame = result.frame
+    with catalog_db.engine().connect() as conn:
+        second_source = apply_price_sources(conn, module.SPEC.slug, frame, archived.fetched_at)
     frame.attrs.update(fetched=result.fetched, skipped=result.skipped, archive_id=archived.id)
     return dg.Output(
         frame,
@@ -85,6 +88,8 @@ def normalized_models(context: dg.AssetExecutionContext, catalog_db: CatalogData
             "skipped_reasons": dg.MetadataValue.json(result.skipped[:MAX_LISTED_REASONS]),
             "archive_id": archived.id,
             "fetched_at": archived.fetched_at.isoformat(),
+            "second_source_prices": len(second_source.filled),
+            "rejected_router_offers": dg.MetadataValue.json(second_source.rejected_offers[:MAX_LISTED_REASONS]),
             "dagster/row_count": len(frame),
         },
     )
