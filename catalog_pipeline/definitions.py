@@ -6,6 +6,7 @@ import dagster as dg
 
 from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
+from catalog_pipeline.defs.cross_provider import EXPORT_DIR_ENV_VAR, cross_provider_definitions
 from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
@@ -24,3 +25,4 @@ defs = dg.Definitions(
     # One process per step costs ~9 s for a run on 2 cores; in-process runs take under a second.
     executor=dg.in_process_executor,
 )
+defs = dg.Definitions.merge(defs, cross_provider_definitions(os.environ.get(EXPORT_DIR_ENV_VAR)))

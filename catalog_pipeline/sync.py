@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
+from catalog_pipeline.db.second_source import ROUTER_SLUG
 from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
 from catalog_pipeline.pipeline import prefetch
 from catalog_pipeline.providers import adapter_for
@@ -56,6 +57,7 @@ def sync_providers(
             outcomes[slug] = ProviderOutcome(slug, "skipped", f"skipped: {reason}")
         else:
             runnable.append(slug)
+    runnable.sort(key=lambda slug: slug != ROUTER_SLUG)  # the others' second-source prices come from it
     apis = definitions.resources["provider_apis"]
     fetches = [] if from_archive else runnable
     with prefetch.prefetching(fetches, apis.fetch_now, max_workers=parallel_fetches):
@@ -68,6 +70,12 @@ def sync_providers(
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)
+    if not dry_run and any(outcome.status == "ok" for outcome in outcomes.values()):
+        # Links, discrepancies and exports read every provider's rows: refresh them once, after all.
+        definitions.resolve_job_def("catalog_cross_provider").execute_in_process(
+            run_config={"loggers": run_config["loggers"]}, instance=instance,
+            tags={"catalog/trigger": "cli", **(tags or {})}, raise_on_error=False,
+        )
     return [outcomes[slug] for slug in slugs]
 
 
