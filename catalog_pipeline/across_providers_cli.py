@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from catalog_pipeline.db.jsonable import jsonable
+from catalog_pipeline.exports.writer import dumps
 from catalog_pipeline.pipeline.money import to_fixed_point
 
 COMMANDS = ("offers", "discrepancies", "export")
@@ -118,7 +117,7 @@ def _flag(value: bool | None) -> str | None:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(jsonable(value), indent=2))
+    print(dumps(value))  # prices as exact JSON numbers
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,8 @@ def _dump(value: Any, indent: int, depth: int) -> str:
             return "[]"
         inner, outer = "\n" + " " * indent * (depth + 1), "\n" + " " * indent * depth
         return "[" + inner + ("," + inner).join(_dump(v, indent, depth + 1) for v in value) + outer + "]"
+    if isinstance(value, (datetime, date)):
+        return json.dumps(value.isoformat())
     if isinstance(value, float):
         raise TypeError("floats are not written: money is Decimal end to end")
     return json.dumps(value)
