@@ -157,3 +157,18 @@ def test_exports_round_trip_every_price_exactly(provider_env, catalog_url, tmp_p
     groq_row = next(m for m in catalog["models"] if m["model"] == "llama-3.3-70b-versatile")
     assert groq_row["pricing"] == {"prompt": per_million("0.59"), "completion": per_million("0.79")}
     assert groq_row["price_source"] == "huggingface-router"
+
+
+def test_price_observed_at_moves_with_the_price_and_only_with_it(provider_env, catalog_url):
+    sync(provider_env, catalog_url, novita=novita_payload())
+    first = models_by_id(catalog_url, "novita")["meta-llama/llama-3.3-70b-instruct"]
+    other_content = novita_payload()
+    other_content["data"][0]["context_size"] = 65536
+    sync(provider_env, catalog_url, novita=other_content)
+    second = models_by_id(catalog_url, "novita")["meta-llama/llama-3.3-70b-instruct"]
+    assert second["context_length"] == 65536 and second["updated_at"] > first["updated_at"]
+    assert second["price_observed_at"] == first["price_observed_at"]  # the price did not move
+
+    sync(provider_env, catalog_url, novita=novita_payload(1400))
+    third = models_by_id(catalog_url, "novita")["meta-llama/llama-3.3-70b-instruct"]
+    assert third["pricing_prompt"] == per_million("0.14") and third["price_observed_at"] > first["price_observed_at"]
