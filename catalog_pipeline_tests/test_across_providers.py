@@ -172,3 +172,24 @@ def test_price_observed_at_moves_with_the_price_and_only_with_it(provider_env, c
     sync(provider_env, catalog_url, novita=novita_payload(1400))
     third = models_by_id(catalog_url, "novita")["meta-llama/llama-3.3-70b-instruct"]
     assert third["pricing_prompt"] == per_million("0.14") and third["price_observed_at"] > first["price_observed_at"]
+
+
+def test_a_relink_is_reported_never_silent(provider_env, catalog_url, tmp_path):
+    from catalog_pipeline.db.canonical import rebuild_links
+
+    sync(provider_env, catalog_url, openrouter=openrouter_payload())
+    first = rebuild_links(catalog_engine(catalog_url))
+    assert first.linked == {"hf_id": 1} and first.relinked == []
+    assert rebuild_links(catalog_engine(catalog_url)).relinked == []  # nothing changed: nothing reported
+
+    moved = openrouter_payload()
+    moved["data"][0]["hugging_face_id"] = "meta-llama/Llama-3.1-8B-Instruct"
+    sync(provider_env, catalog_url, openrouter=moved)
+    result = materialize_cross_provider(catalog_url, tmp_path)
+    (event,) = result.asset_materializations_for_node("canonical_models")
+    assert event.metadata["relinked"].value == [{
+        "provider": "openrouter", "model": "meta-llama/llama-3.3-70b-instruct",
+        "old": "meta-llama/llama-3.3-70b-instruct", "new": "meta-llama/llama-3.1-8b-instruct", "method": "hf_id",
+    }]
+    row = models_by_id(catalog_url, "openrouter")["meta-llama/llama-3.3-70b-instruct"]
+    assert (row["match_method"], row["match_confidence"]) == ("hf_id", "high")
