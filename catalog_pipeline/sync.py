@@ -74,7 +74,7 @@ def sync_providers(
         # Links, discrepancies and exports read every provider's rows: refresh them once, after all.
         definitions.resolve_job_def("catalog_cross_provider").execute_in_process(
             run_config={"loggers": run_config["loggers"]}, instance=instance,
-            tags={"catalog/trigger": "cli", **(tags or {})}, raise_on_error=False,
+            tags={**(tags or {}), "catalog/trigger": "after-sync"}, raise_on_error=False,
         )
     return [outcomes[slug] for slug in slugs]
 
