@@ -146,3 +146,6 @@ def test_fixture_files_replay_over_real_http(provider_env, sqlite_url):
     rows = {r["provider_model_id"]: r for r in get_models_by_provider_slug("fal", database_url=sqlite_url)}
     assert rows["fal-ai/flux/dev"]["pricing_image"] == D("0.025")
     assert rows["fal-ai/old-diffusion"]["is_active"] is False
+    # fal's own status word is the row's health_status.
+    assert rows["fal-ai/old-diffusion"]["health_status"] == "deprecated"
+    assert rows["fal-ai/flux/dev"]["health_status"] == "active"

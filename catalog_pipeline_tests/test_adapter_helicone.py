@@ -26,9 +26,14 @@ def test_cheapest_offer_per_1m_becomes_per_token_without_float_noise():
 
 
 def test_nested_per_token_endpoint_object_is_never_mixed_in():
-    mini = row(normalize_payloads("helicone", fixture_payload("helicone_models.json")), "acme-chat-mini")
-    assert all("endpoint" not in offer for offer in mini["metadata"]["offers"])
-    assert mini["pricing_prompt"] != D("1.5e-13")  # what 1.5e-7 "per 1M" would have produced
+    payload = fixture_payload("helicone_models.json")
+    before = row(normalize_payloads("helicone", payload), "acme-chat-mini")
+    for endpoint in payload["data"]["models"][0]["endpoints"]:
+        endpoint["endpoint"]["pricing"] = [{"threshold": 0, "input": 0.001, "output": 0.002}]
+        endpoint["endpoint"]["contextLength"] = 1
+    after = row(normalize_payloads("helicone", payload), "acme-chat-mini")
+    assert after == before
+    assert all("endpoint" not in offer for offer in after["metadata"]["offers"])
 
 
 def test_tie_is_broken_by_provider_name_and_tiers_are_kept():

@@ -49,6 +49,18 @@ def test_unpriced_free_and_dead_models():
     assert down["is_active"] is False and down["pricing_prompt"] is None and down["context_length"] is None
 
 
+def test_health_status_is_the_best_status_the_serving_providers_publish():
+    payload = fixture_payload("huggingface_models.json")
+    payload["data"].append({"id": "acme/Soon-7B", "providers": [
+        {"provider": "nscale", "status": "error"}, {"provider": "together", "status": "staging"}]})
+    payload["data"].append({"id": "acme/Silent-7B", "providers": [{"provider": "together", "status": 3}]})
+    result = normalize_payloads("huggingface", payload)
+    assert row(result, "acme/Unpriced-32B")["health_status"] == "live"  # live beside an offer in error
+    assert row(result, "acme/Down-13B")["health_status"] == "error"
+    assert row(result, "acme/Soon-7B")["health_status"] == "staging"
+    assert row(result, "acme/Silent-7B")["health_status"] is None  # not a status word: unknown
+
+
 def test_bad_entries_are_skipped_with_reason_and_the_rest_load():
     payload = fixture_payload("huggingface_models.json")
     payload["data"].append({"object": "model", "providers": []})
@@ -96,4 +108,5 @@ def test_sync_over_http(provider_env, sqlite_url):
     orion = rows["acme/Orion-70B-Instruct"]
     assert orion["pricing_prompt"] == D("0.00000059") and orion["metadata"]["price_offer_provider"] == "groq"
     assert orion["metadata"]["offers"][0]["pricing"] == {"input": "0.88", "output": "0.88"}
-    assert rows["acme/Down-13B"]["is_active"] is False
+    assert rows["acme/Down-13B"]["is_active"] is False and rows["acme/Down-13B"]["health_status"] == "error"
+    assert orion["health_status"] == "live"

@@ -4,8 +4,12 @@ from catalog_pipeline.pipeline.normalize import PayloadShapeError
 
 import pytest
 
+from catalog_pipeline import get_models_by_provider_slug
+
 from .adapter_helpers import D, fixture_payload, load_json, normalize_payloads, row
 from .conftest import shared_sample
+from .http_server import json_reply
+from .sync_helpers import materialize_provider
 
 
 def test_prices_are_usd_per_token_strings_kept_exact():
@@ -81,3 +85,15 @@ def test_real_sample_2026_exact_prices():
 def test_real_sample_2025_loads_without_canonical_slug():
     result = normalize_payloads("openrouter", load_json(shared_sample("openrouter-2025-05.json")))
     assert result.fetched == 321 and result.skipped == []
+
+
+def test_sync_over_http_asks_for_all_modalities_and_follows_links_next(provider_env, sqlite_url):
+    payload = fixture_payload("openrouter_models.json")
+    first = {"data": payload["data"][:3], "links": {"next": f"{provider_env.url}/openrouter/models?offset=3"}}
+    last = {"data": payload["data"][3:], "links": {"next": None}}
+    provider_env.route("/openrouter/models", json_reply(first), json_reply(last))
+    assert materialize_provider("openrouter", sqlite_url).success
+    calls = [r for r in provider_env.requests if r.path == "/openrouter/models"]
+    assert [r.query for r in calls] == [{"output_modalities": ["all"]}, {"offset": ["3"]}]
+    stored = get_models_by_provider_slug("openrouter", database_url=sqlite_url)
+    assert sorted(r["provider_model_id"] for r in stored) == sorted(m["id"] for m in payload["data"])

@@ -9,29 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from catalog_pipeline.providers import PROVIDER_SLUGS
 
 from .catalog_snapshot import catalog_state, models_by_id
+from .cli_helpers import REPO, sync_models
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 
-REPO = Path(__file__).resolve().parents[1]
 SPINE = ["openrouter", "deepinfra", "groq"]
 
 
 def serve_spine(server) -> None:
     for slug in SPINE:
         server.route(f"/{slug}/models", json_reply(json.loads((FIXTURES / f"{slug}_models.json").read_text())))
-
-
-def sync_models(*args: str, database_url: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CATALOG_DATABASE_URL": database_url, **(extra_env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "catalog_pipeline.cli", *args],
-        env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
-    )
 
 
 def test_sync_of_three_providers_one_failing(provider_env, catalog_url):

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from catalog_pipeline.definitions import defs
-from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
+from catalog_pipeline.providers import ADAPTERS
 
 
 def test_definitions_load_with_in_process_jobs_and_blocking_checks():
@@ -38,7 +38,8 @@ def test_daily_schedule_requests_one_run_per_provider_with_a_key(monkeypatch):
     assert sorted(r.partition_key for r in requests) == sorted(keyless_or_optional)
     assert len({r.run_key for r in requests}) == len(requests)
     assert "deepinfra" not in {r.partition_key for r in requests}  # required key missing: not requested
-    assert set(r.partition_key for r in requests) <= set(PROVIDER_SLUGS)
+    # One run per provider per tick: the daemon drops a second request with the same run key.
+    assert {r.run_key for r in requests} == {f"{slug}@2026-11-29T03:00" for slug in keyless_or_optional}
 
 
 def test_schedule_cron_comes_from_the_environment():

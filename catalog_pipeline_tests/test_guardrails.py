@@ -28,11 +28,11 @@ from catalog_pipeline.pipeline.records import ModelRecord, records_to_frame
 from catalog_pipeline.providers import adapter_for
 
 from .catalog_snapshot import catalog_state, models_by_id
+from .cli_helpers import REPO, sync_models
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 from .load_worker import synthetic_frame
-from .sync_helpers import FAST_APIS, catalog_metadata, failure_message, materialize_provider
-from .test_cli import REPO, sync_models
+from .sync_helpers import catalog_metadata, failure_message, materialize_provider
 
 OPENROUTER = adapter_for("openrouter").SPEC
 

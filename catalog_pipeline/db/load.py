@@ -216,7 +216,7 @@ def _diff(
             new[held.column] = old[held.column]  # the row keeps its price until accepted
         if held_here:
             new["content_hash"] = content_hash(new)
-        changes = {c: [_shown(old[c]), _shown(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
+        changes = {c: [jsonable(old[c]), jsonable(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
         if not changes:
             diff.unchanged += 1
             if old["content_hash"] != new["content_hash"]:
@@ -244,10 +244,6 @@ def _same(old: Any, new: Any) -> bool:
     if isinstance(old, Decimal) or isinstance(new, Decimal):
         return Decimal(old) == Decimal(new)
     return old == new
-
-
-def _shown(value: Any) -> Any:
-    return jsonable(value)
 
 
 def _apply(conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_synced_at: datetime | None) -> None:

@@ -6,7 +6,6 @@ raw_models (fetch + archive) -> normalized_models (one fixed-schema frame) -> mo
 
 import dagster as dg
 import pandas as pd
-from sqlalchemy import Engine
 
 from catalog_pipeline.db.archive import archive_pages, latest_archive
 from catalog_pipeline.db.load import load_provider_models

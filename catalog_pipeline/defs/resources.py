@@ -6,9 +6,10 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import Engine
 
-from catalog_pipeline.db.engine import catalog_engine, resolve_database_url
+from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.pipeline import prefetch
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
+from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.spec import ProviderSpec
 from catalog_pipeline.providers import adapter_for
 
@@ -20,11 +21,6 @@ class CatalogDatabase(dg.ConfigurableResource):
 
     def engine(self) -> Engine:
         return catalog_engine(self.url)
-
-    def describe(self) -> str:
-        from sqlalchemy.engine import make_url
-
-        return make_url(resolve_database_url(self.url)).render_as_string(hide_password=True)
 
 
 class ProviderApis(dg.ConfigurableResource):
@@ -56,7 +52,7 @@ class ProviderApis(dg.ConfigurableResource):
     def fetch_now(self, slug: str) -> list[FetchedPage]:
         module = adapter_for(slug)
         with self.client_for(module.SPEC) as http:
-            return module.fetch(http)
+            return fetch_model_list(module, http)
 
     def client_for(self, spec: ProviderSpec) -> ProviderHttp:
         key = spec.api_key()

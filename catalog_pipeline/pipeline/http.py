@@ -118,7 +118,8 @@ class ProviderHttp:
         for attempt in range(1, policy.max_attempts + 1):
             wait: float | None = None
             try:
-                response = self._client.get(url, params=params)
+                # httpx drops a URL's own query when given empty params: a next-page link keeps it.
+                response = self._client.get(url, params=params or None)
                 body = response.read()
             except httpx.TimeoutException as exc:
                 last_problem = f"timed out ({type(exc).__name__})"

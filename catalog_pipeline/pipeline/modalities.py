@@ -1,4 +1,4 @@
-"""Shared readers for the modality and capability facts adapters find in provider payloads."""
+"""Shared readers for the modality, capability and health facts adapters find in provider payloads."""
 
 from __future__ import annotations
 
@@ -43,3 +43,48 @@ def text_inputs(vision: bool | None) -> list[str] | None:
     if vision is None:
         return None
     return ["text", "image"] if vision else ["text"]
+
+
+# The words providers use in feature / parameter / tag lists for the two capabilities.
+TOOL_WORDS = ("tools", "function_calling", "function-calling", "tool-use")
+REASONING_WORDS = ("reasoning", "include_reasoning", "reasoning_effort", "thinking")
+
+
+def modality_fields(
+    inputs: list[str] | None,
+    outputs: list[str] | None,
+    *,
+    stated: Any = None,
+    vision_hint: bool | None = None,
+) -> dict[str, Any]:
+    """The `ModelRecord` modality fields from the input and output lists: `modality` as the
+    provider states it (a non-empty string) or built from the lists, and `supports_vision` when
+    the inputs take images or `vision_hint` (e.g. a `vision` tag) says so; unknown stays None."""
+    vision = [flag for flag in (flag_in(inputs, "image"), vision_hint) if flag is not None]
+    return {
+        "modality": stated if isinstance(stated, str) and stated else modality_of(inputs, outputs),
+        "input_modalities": inputs,
+        "output_modalities": outputs,
+        "supports_vision": any(vision) if vision else None,
+    }
+
+
+def feature_flags(features: list[str] | None) -> dict[str, Any]:
+    """`supports_function_calling` and `supports_reasoning` from a provider's list of feature,
+    parameter or tag words; both None when the provider gave no list."""
+    return {
+        "supports_function_calling": flag_in(features, *TOOL_WORDS),
+        "supports_reasoning": flag_in(features, *REASONING_WORDS),
+    }
+
+
+HEALTH_STATUS_LENGTH = 32  # the length of the catalog's health_status column
+
+
+def health_status(value: Any) -> str | None:
+    """A provider's own status word for a model (`live`, `deprecated` ...) as it publishes it; None
+    when absent, not a string, empty, or longer than the catalog column holds."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip()
+    return word if 0 < len(word) <= HEALTH_STATUS_LENGTH else None

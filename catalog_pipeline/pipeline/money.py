@@ -78,11 +78,6 @@ def per_million_tokens(value: object, *, field: str = "price") -> Decimal | None
     return scaled(parse_price(value, field=field), -6)
 
 
-def per_thousand_tokens(value: object, *, field: str = "price") -> Decimal | None:
-    """The provider quotes USD per 1K tokens."""
-    return scaled(parse_price(value, field=field), -3)
-
-
 def to_fixed_point(value: Decimal | None) -> str | None:
     """Plain decimal text without exponent: Decimal('5E-9') -> '0.000000005'."""
     if value is None:

@@ -59,14 +59,3 @@ def by_cursor(cursor_of: Callable[[Any], Any], cursor_param: str) -> NextRequest
 
     return next_request
 
-
-def by_offset(items_of: Callable[[Any], Any], *, offset_param: str, limit: int) -> NextRequest:
-    """Advance `offset_param` by `limit` while a page comes back full."""
-
-    def next_request(page: FetchedPage, params: dict[str, Any]):
-        items = items_of(page.payload) if isinstance(page.payload, dict) else None
-        if not isinstance(items, list) or len(items) < limit:
-            return None
-        return page.url.split("?", 1)[0], {**params, offset_param: int(params.get(offset_param, 0)) + limit}
-
-    return next_request

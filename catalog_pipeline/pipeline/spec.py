@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+from urllib.parse import urlencode
+
+from .paging import NextRequest, single_page
 
 
 def env_prefix(slug: str) -> str:
@@ -16,16 +19,26 @@ def env_prefix(slug: str) -> str:
 class ProviderSpec:
     slug: str
     name: str
-    base_url: str  # the API root as the provider documents it; the adapter appends its path
+    base_url: str  # the API root as the provider documents it; paths are appended to it
     kind: Literal["text", "image"]
     key_required: bool
-    endpoint: str  # what `fetch` calls, for people: "GET /models?output_modalities=all"
     price_unit: str  # the unit the provider quotes, for people: "USD per 1M tokens"
+    # The model list: GET <base URL><endpoint_path>?<endpoint_query>, then every page `paging` names.
+    endpoint_path: str = "/models"
+    endpoint_query: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    paging: NextRequest = single_page
+    endpoint_note: str = ""  # what the request line does not say, for people: "follows links.next"
     list_path: tuple[str, ...] = ("data",)  # where the entries sit in each page; () = bare array
     auth_scheme: str = "Bearer"
-    unverified: str = ""  # what the docs leave unverified, for the README table
     # Extra request headers taken from the environment when set: {"x-goog-user-project": "GOOGLE_VERTEX_PROJECT"}.
     header_env_vars: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def endpoint(self) -> str:
+        """The list call for people (README, docs): `GET /models?verbose=true (note)`."""
+        query = f"?{urlencode(self.endpoint_query)}" if self.endpoint_query else ""
+        note = f" ({self.endpoint_note})" if self.endpoint_note else ""
+        return f"GET {self.endpoint_path}{query}{note}"
 
     @property
     def api_key_env_var(self) -> str:

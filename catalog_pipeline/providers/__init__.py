@@ -1,35 +1,41 @@
-"""The provider registry: one adapter module per provider, each with `SPEC`, `fetch`, `transform`
-(and optionally `entries(pages)` when entries must be assembled from several calls).
+"""The provider registry: every module in this package is one provider's adapter, registered by
+being here. A module `<slug with - as _>.py` exports `SPEC` (a `ProviderSpec`: what to call and
+how) and `transform(entry)`; optionally `fetch(http)`, when the list takes more calls than the
+one `SPEC` declares, and `entries(pages)`, when entries must be assembled from several calls.
 
-`PROVIDER_ORDER` is the partition order of the raw asset and stays stable; a provider's module
-is `catalog_pipeline.providers.<slug with - as _>`.
+Providers are ordered by slug: the stable partition order of the assets.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from types import ModuleType
 
-PROVIDER_ORDER: tuple[str, ...] = (
-    "openrouter", "deepinfra", "featherless", "groq", "fireworks", "together", "huggingface",
-    "xai", "cerebras", "google-vertex", "nebius", "novita", "helicone", "aihubmix", "anannas",
-    "aimo", "near", "chutes", "alibaba", "fal", "vercel-ai-gateway",
-)
+from catalog_pipeline.pipeline.spec import ProviderSpec
 
 
-def _load(slug: str) -> ModuleType | None:
-    name = f"{__name__}.{slug.replace('-', '_')}"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
-    assert module.SPEC.slug == slug, f"{name} declares slug {module.SPEC.slug!r}"
+def _adapter(name: str) -> ModuleType:
+    module = importlib.import_module(f"{__name__}.{name}")
+    spec = getattr(module, "SPEC", None)
+    if not isinstance(spec, ProviderSpec) or not callable(getattr(module, "transform", None)):
+        raise ImportError(f"{module.__name__} is in the provider package but has no ProviderSpec SPEC and transform")
+    if spec.slug.replace("-", "_") != name:
+        raise ImportError(f"{module.__name__} declares slug {spec.slug!r}; its module must be named after it")
     return module
 
 
-ADAPTERS: dict[str, ModuleType] = {slug: module for slug in PROVIDER_ORDER if (module := _load(slug))}
+def discover_adapters() -> dict[str, ModuleType]:
+    """Every adapter module on this package's path, by slug in slug order."""
+    found = {
+        (module := _adapter(info.name)).SPEC.slug: module
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_")
+    }
+    return dict(sorted(found.items()))
+
+
+ADAPTERS: dict[str, ModuleType] = discover_adapters()
 PROVIDER_SLUGS: list[str] = list(ADAPTERS)
 
 

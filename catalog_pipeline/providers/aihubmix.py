@@ -13,10 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import object_field
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -26,18 +24,12 @@ SPEC = ProviderSpec(
     base_url="https://aihubmix.com/api/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /models",
     price_unit="USD per 1M tokens, JSON numbers (docs wrongly say per 1K)",
-    unverified="per-1M reading (docs example only); units of image/video/audio/rerank prices",
 )
 
 _TOKEN_PRICED_TYPES = {"llm", "embedding"}
+# No `type` filter on the list: image/video/audio models are listed too, as rows without token prices.
 _OUTPUTS = {"llm": ["text"], "image_generation": ["image"], "video": ["video"], "tts": ["audio"], "stt": ["text"]}
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    # No `type` filter: image/video/audio models are listed too, as catalog rows without token prices.
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
@@ -59,12 +51,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_cache_write=per_million_tokens(tokens.get("cache_write"), field="pricing.cache_write"),
         context_length=entry.get("context_length"),
         max_output_tokens=entry.get("max_output"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(features, "tools", "function_calling"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(features, "thinking"),
+        **modality_fields(inputs, outputs),
+        **feature_flags(features),
         metadata={"types": kind, "features": features}
         | ({} if token_priced or not pricing else {"pricing_unconverted": pricing, "price_unit": "unknown"}),
     )

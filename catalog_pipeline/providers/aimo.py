@@ -16,10 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import object_field
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_token
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord, SkipModel
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -29,17 +27,11 @@ SPEC = ProviderSpec(
     base_url="https://devnet.aimo.network/api/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /models",
     price_unit="per provider offer, read as USD per token (unconfirmed)",
-    unverified="price unit; whole shape (no real sample)",
 )
 
 # Above this a "per token" price is implausible (1,000 USD per 1M tokens): the unit is not per token.
 _MAX_TOKEN_PRICE = Decimal("0.001")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def _price(pricing: dict[str, Any], key: str) -> Decimal | None:
@@ -80,10 +72,7 @@ def _offer_record(
         pricing_prompt=_price(pricing, "prompt"),
         pricing_completion=_price(pricing, "completion"),
         context_length=entry.get("context_length"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_vision=flag_in(inputs, "image"),
+        **modality_fields(inputs, outputs),
         metadata={
             "model": name,
             "provider_id": provider_id,

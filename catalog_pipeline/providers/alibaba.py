@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -20,14 +18,8 @@ SPEC = ProviderSpec(
     base_url="https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
     kind="text",
     key_required=True,
-    endpoint="GET /models",
     price_unit="none (no prices in the API)",
-    unverified="whole shape (no real sample)",
 )
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:

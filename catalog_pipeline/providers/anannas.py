@@ -12,10 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import object_field
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -25,15 +23,10 @@ SPEC = ProviderSpec(
     base_url="https://api.anannas.ai/v1",
     kind="text",
     key_required=True,
-    endpoint="GET /models?details=true",
     price_unit="numbers, assumed USD per 1M tokens (unconfirmed)",
-    unverified="price unit (assumed per 1M); no real body",
-)
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
     # details=true is what adds pricing and limits to the bare OpenAI list.
-    return fetch_pages(http, "/models", {"details": "true"}, single_page)
+    endpoint_query={"details": "true"},
+)
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
@@ -48,7 +41,6 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_completion=per_million_tokens(pricing.get("output"), field="pricing.output"),
         context_length=entry.get("context_window"),
         max_output_tokens=entry.get("max_output"),
-        supports_function_calling=flag_in(parameters, "tools"),
-        supports_reasoning=flag_in(parameters, "reasoning", "include_reasoning"),
+        **feature_flags(parameters),
         metadata={"owned_by": entry.get("owned_by"), "supported_parameters": parameters},
     )

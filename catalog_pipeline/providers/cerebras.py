@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import modality_of, string_list, text_inputs
+from catalog_pipeline.pipeline.modalities import modality_fields, string_list, text_inputs
 from catalog_pipeline.pipeline.money import per_token
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -25,16 +23,10 @@ SPEC = ProviderSpec(
     base_url="https://api.cerebras.ai/public/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /models",
     price_unit="USD per token, decimal strings (pricing.prompt/completion; unverified)",
-    unverified="pricing field names and unit; capability key names",
 )
 
 _MAPPED_PRICES = {"prompt", "completion"}
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def _capability(capabilities: Any, *names: str) -> bool | None:
@@ -50,8 +42,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
     pricing = entry.get("pricing") or {}
     limits = entry.get("limits") or {}
     capabilities = entry.get("capabilities")
-    vision = _capability(capabilities, "vision")
-    inputs = text_inputs(vision)
+    inputs = text_inputs(_capability(capabilities, "vision"))
     outputs = ["text"]  # Cerebras serves only chat/text completion models
     deprecated = entry.get("deprecated")
     # The preview flag's name is unverified, so both spellings are kept.
@@ -67,12 +58,9 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_completion=per_token(pricing.get("completion"), field="pricing.completion"),
         context_length=limits.get("max_context_length"),
         max_output_tokens=limits.get("max_completion_tokens"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
+        **modality_fields(inputs, outputs),
         supports_streaming=_capability(capabilities, "streaming"),
         supports_function_calling=_capability(capabilities, "function_calling", "tools"),
-        supports_vision=vision,
         supports_reasoning=_capability(capabilities, "reasoning"),
         is_active=deprecated is not True,
         metadata=metadata,

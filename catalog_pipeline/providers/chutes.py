@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import object_field
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -24,18 +22,12 @@ SPEC = ProviderSpec(
     base_url="https://llm.chutes.ai/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /models",
     price_unit="USD per 1M tokens, JSON numbers",
-    unverified="fields absent from the one 2026-07 sample",
 )
 
 _METADATA_KEYS = (
     "root", "owned_by", "chute_id", "confidential_compute", "quantization", "supported_sampling_parameters",
 )
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
@@ -52,12 +44,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         # `context_length` is missing on the sparse entries; `max_model_len` is always sent.
         context_length=entry.get("context_length") or entry.get("max_model_len"),
         max_output_tokens=entry.get("max_output_length"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(features, "tools"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(features, "reasoning"),
+        **modality_fields(inputs, outputs),
+        **feature_flags(features),
         metadata={key: entry[key] for key in _METADATA_KEYS if key in entry}
         | ({"supported_features": features} if features is not None else {}),
     )

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, string_list, text_inputs
+from catalog_pipeline.pipeline.modalities import REASONING_WORDS, flag_in, modality_fields, string_list, text_inputs
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -21,13 +19,8 @@ SPEC = ProviderSpec(
     base_url="https://api.deepinfra.com/v1/openai",
     kind="text",
     key_required=True,
-    endpoint="GET /models",
     price_unit="USD per 1M tokens, JSON numbers",
 )
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
@@ -38,7 +31,6 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         raise TypeError(f"metadata is {type(details).__name__}, expected an object or null")
     pricing = details.get("pricing") or {}
     tags = string_list(details.get("tags")) or []
-    vision = "vision" in tags
     return ModelRecord(
         provider_model_id=entry["id"],
         description=details.get("description"),
@@ -48,10 +40,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_cache_read=per_million_tokens(pricing.get("cache_read_tokens"), field="pricing.cache_read_tokens"),
         context_length=details.get("context_length"),
         max_output_tokens=details.get("max_tokens"),
-        modality="text+image->text" if vision else "text->text",
-        input_modalities=text_inputs(vision),
-        output_modalities=["text"],
-        supports_vision=vision,
-        supports_reasoning=flag_in(tags, "reasoning", "reasoning_effort"),
+        **modality_fields(text_inputs("vision" in tags), ["text"]),
+        # The tags never name tools, so only reasoning is read from them.
+        supports_reasoning=flag_in(tags, *REASONING_WORDS),
         metadata={"tags": tags, "owned_by": entry.get("owned_by"), "root": entry.get("root")},
     )

@@ -16,12 +16,17 @@ from urllib.parse import urlsplit
 
 from catalog_pipeline.pipeline.entry import object_field
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of
+from catalog_pipeline.pipeline.listing import fetch_declared_list
+from catalog_pipeline.pipeline.modalities import health_status, modality_fields
 from catalog_pipeline.pipeline.money import parse_price, to_fixed_point
 from catalog_pipeline.pipeline.normalize import Pages, extract_entries
 from catalog_pipeline.pipeline.paging import by_cursor, fetch_pages
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
+
+def _cursor(payload: dict[str, Any]) -> Any:
+    return payload.get("next_cursor") if payload.get("has_more", True) else None
+
 
 SPEC = ProviderSpec(
     slug="fal",
@@ -29,11 +34,12 @@ SPEC = ProviderSpec(
     base_url="https://api.fal.ai/v1",
     kind="image",
     key_required=True,
-    endpoint="GET /models?limit=100 (cursor) + GET /models/pricing?endpoint_id=<50 ids> (cursor)",
     price_unit="USD per billing unit (image, megapixels, seconds, video, ...)",
+    endpoint_query={"limit": 100},
+    paging=by_cursor(_cursor, "cursor"),
+    endpoint_note="cursor paging; then GET /models/pricing?endpoint_id=<50 ids>, cursor paging",
     list_path=("models",),
     auth_scheme="Key",
-    unverified="whole shape and unit spellings (no real sample)",
 )
 
 _PRICING_PATH = "/models/pricing"
@@ -45,19 +51,15 @@ _MODALITY_WORDS = {"speech": "audio"}
 _PRICE_KEY = "_fal_price"  # where entries() attaches the joined price to a model entry
 
 
-def _cursor(payload: dict[str, Any]) -> Any:
-    return payload.get("next_cursor") if payload.get("has_more", True) else None
-
-
 def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    pages = fetch_pages(http, "/models", {"limit": 100}, by_cursor(_cursor, "cursor"))
+    pages = fetch_declared_list(SPEC, http)
     ids = [
         model["endpoint_id"] for model in _models(_pairs(pages))
         if isinstance(model, dict) and isinstance(model.get("endpoint_id"), str)
     ]
     for start in range(0, len(ids), _PRICING_BATCH):
         batch = ",".join(ids[start:start + _PRICING_BATCH])
-        pages += fetch_pages(http, _PRICING_PATH, {"endpoint_id": batch}, by_cursor(_cursor, "cursor"))
+        pages += fetch_pages(http, _PRICING_PATH, {"endpoint_id": batch}, SPEC.paging)
     return pages
 
 
@@ -129,11 +131,9 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         description=details.get("description"),
         pricing_image=pricing.get("pricing_image"),
         pricing_request=pricing.get("pricing_request"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_vision=flag_in(inputs, "image"),
+        **modality_fields(inputs, outputs),
         is_active=status != "deprecated",
+        health_status=health_status(status),
         metadata=pricing["metadata"]
         | {key: details[key] for key in ("category", "status", "tags", "model_url") if key in details},
     )

@@ -9,30 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import bool_flag, modality_of, text_inputs
+from catalog_pipeline.pipeline.http import FetchedPage
+from catalog_pipeline.pipeline.modalities import bool_flag, modality_fields, text_inputs
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
-
-SPEC = ProviderSpec(
-    slug="featherless",
-    name="Featherless",
-    base_url="https://api.featherless.ai/v1",
-    kind="text",
-    key_required=False,
-    endpoint="GET /models?per_page=500&page=N (pages until pagination.total_pages)",
-    price_unit="USD per 1M tokens, JSON numbers (absent in older responses)",
-    unverified="price unit, features.tool_use/image_input, per_page cap",
-)
-
-# Without per_page the whole ~20k-model catalogue (7-8 MB) comes back in one body.
-PAGE_SIZE = 500
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", {"per_page": PAGE_SIZE, "page": 1}, _next_page)
 
 
 def _next_page(page: FetchedPage, params: dict[str, Any]):
@@ -45,11 +26,24 @@ def _next_page(page: FetchedPage, params: dict[str, Any]):
     return page.url.split("?", 1)[0], {**params, "page": current + 1}
 
 
+SPEC = ProviderSpec(
+    slug="featherless",
+    name="Featherless",
+    base_url="https://api.featherless.ai/v1",
+    kind="text",
+    key_required=False,
+    price_unit="USD per 1M tokens, JSON numbers (absent in older responses)",
+    # Without per_page the whole ~20k-model catalogue (7-8 MB) comes back in one body.
+    endpoint_query={"per_page": 500, "page": 1},
+    paging=_next_page,
+    endpoint_note="pages until pagination.total_pages",
+)
+
+
 def transform(entry: dict[str, Any]) -> ModelRecord:
     pricing = entry.get("pricing") or {}
     features = entry.get("features")
-    vision = bool_flag(features, "image_input")
-    inputs = text_inputs(vision)
+    inputs = text_inputs(bool_flag(features, "image_input"))
     outputs = ["text"]  # Featherless serves only (chat) completions
     metadata = {
         key: entry[key]
@@ -64,10 +58,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_completion=per_million_tokens(pricing.get("output"), field="pricing.output"),
         context_length=entry.get("context_length"),
         max_output_tokens=entry.get("max_completion_tokens"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
+        **modality_fields(inputs, outputs),
         supports_function_calling=bool_flag(features, "tool_use"),
-        supports_vision=vision,
         metadata=metadata,
     )

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import bool_flag, modality_of, text_inputs
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
+from catalog_pipeline.pipeline.modalities import bool_flag, modality_fields, text_inputs
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -21,14 +19,8 @@ SPEC = ProviderSpec(
     base_url="https://api.fireworks.ai/inference/v1",
     kind="text",
     key_required=True,
-    endpoint="GET /models",
     price_unit="none (no prices in the API)",
-    unverified="kind values other than HF_BASE_MODEL/EMBEDDING_MODEL; FLUMINA_* = image models",
 )
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def _outputs(kind: Any, entry: dict[str, Any], router: bool) -> list[str] | None:
@@ -47,8 +39,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
     kind = entry.get("kind")
     router = isinstance(model_id, str) and "/routers/" in model_id
     outputs = _outputs(kind, entry, router)
-    vision = bool_flag(entry, "supports_image_input")
-    inputs = text_inputs(vision)
+    inputs = text_inputs(bool_flag(entry, "supports_image_input"))
     metadata = {key: entry[key] for key in ("kind", "supports_chat", "owned_by", "created") if key in entry}
     if router:
         metadata["router"] = True
@@ -56,10 +47,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         provider_model_id=model_id,
         # No prices: Fireworks' list APIs carry none.
         context_length=entry.get("context_length"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
+        **modality_fields(inputs, outputs),
         supports_function_calling=bool_flag(entry, "supports_tools"),
-        supports_vision=vision,
         metadata=metadata,
     )

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
+from catalog_pipeline.pipeline.listing import fetch_declared_list
 from catalog_pipeline.pipeline.normalize import extract_entries
-from catalog_pipeline.pipeline.paging import by_cursor, fetch_pages
+from catalog_pipeline.pipeline.paging import by_cursor
 from catalog_pipeline.pipeline.records import ModelRecord, SkipModel
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -23,16 +24,17 @@ SPEC = ProviderSpec(
     base_url="https://us-central1-aiplatform.googleapis.com/v1beta1",
     kind="text",
     key_required=True,
-    endpoint="GET /publishers/{publisher}/models?pageSize=100 per publisher (pageToken paging)",
     price_unit="none (no prices in the API)",
+    endpoint_path="/publishers/{publisher}/models",
+    endpoint_query={"pageSize": 100},
+    paging=by_cursor(lambda payload: payload.get("nextPageToken"), "pageToken"),
+    endpoint_note="per publisher, pageToken paging",
     list_path=("publisherModels",),
-    unverified="no real body; fixed publisher list",
     # Some projects bill list calls to a quota project; GOOGLE_VERTEX_PROJECT names it.
     header_env_vars=(("x-goog-user-project", "GOOGLE_VERTEX_PROJECT"),),
 )
 
 PUBLISHERS = ("google", "anthropic", "meta", "mistralai", "qwen", "deepseek-ai", "openai")
-PAGE_SIZE = 100
 # PublisherModel.LaunchStage has no retired value today; google.api.LaunchStage's DEPRECATED is
 # honoured in case Vertex adopts it, every other stage (previews included) is active.
 _RETIRED_STAGES = {"DEPRECATED"}
@@ -40,10 +42,9 @@ _RETIRED_STAGES = {"DEPRECATED"}
 
 def fetch(http: ProviderHttp) -> list[FetchedPage]:
     # A failing publisher fails the sync: a partial list would deactivate that publisher's rows.
-    next_page = by_cursor(lambda payload: payload.get("nextPageToken"), "pageToken")
     pages: list[FetchedPage] = []
     for publisher in PUBLISHERS:
-        pages.extend(fetch_pages(http, f"/publishers/{publisher}/models", {"pageSize": PAGE_SIZE}, next_page))
+        pages.extend(fetch_declared_list(SPEC, http, SPEC.endpoint_path.format(publisher=publisher)))
     return pages
 
 

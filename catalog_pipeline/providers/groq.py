@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
+from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -20,14 +18,8 @@ SPEC = ProviderSpec(
     base_url="https://api.groq.com/openai/v1",
     kind="text",
     key_required=True,
-    endpoint="GET /models",
     price_unit="none (no prices in the API)",
-    unverified="input_modalities, output_modalities, supported_features",
 )
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
@@ -41,12 +33,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         # No prices: Groq publishes them only on its pricing page.
         context_length=entry.get("context_window"),
         max_output_tokens=entry.get("max_completion_tokens"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(features, "tools"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(features, "reasoning"),
+        **modality_fields(inputs, outputs),
+        **feature_flags(features),
         is_active=active if isinstance(active, bool) else True,
         metadata={"owned_by": entry.get("owned_by"), "created": entry.get("created")},
     )

@@ -14,10 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import cheapest_offer
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.money import parse_price, per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -27,15 +25,10 @@ SPEC = ProviderSpec(
     base_url="https://jawn.helicone.ai/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /public/model-registry/models",
+    endpoint_path="/public/model-registry/models",
     price_unit="USD per 1M tokens, JSON numbers, per upstream endpoint",
     list_path=("data", "models"),
-    unverified="no real body (shape from Helicone's controller source)",
 )
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/public/model-registry/models", None, single_page)
 
 
 def _offer(endpoint: Any) -> dict[str, Any]:
@@ -81,12 +74,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         # `image` there is USD per 1M image tokens, not per image: it stays in the offers only.
         context_length=entry.get("contextLength"),
         max_output_tokens=entry.get("maxOutput"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(parameters, "tools"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(parameters, "reasoning", "include_reasoning"),
+        **modality_fields(inputs, outputs),
+        **feature_flags(parameters),
         metadata={
             "author": entry.get("author"),
             "training_date": entry.get("trainingDate"),

@@ -5,7 +5,8 @@ carries the price of the cheapest *live* offer that has both an input and an out
 metadata["price_offer_provider"]; every offer is kept in metadata["offers"] (without the
 latency/throughput live metrics, which would change the row on every sync). Context length and tool
 support come from that offer, else from the live offers (max context, any tool support). A model
-with no live offer is stored inactive. Unverified: paging (none seen; about 140 models).
+with no live offer is stored inactive. `health_status` is `live` when any offer is, else `staging`
+when one is, else the first status an offer publishes (`error`). Unverified: paging (none seen; about 140 models).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import cheapest_offer
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import health_status, modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -27,17 +26,11 @@ SPEC = ProviderSpec(
     base_url="https://router.huggingface.co/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /models",
     price_unit="USD per 1M tokens, JSON numbers, per serving provider",
-    unverified="no paging assumed (none seen)",
 )
 
 _OFFER_FIELDS = ("provider", "status", "context_length", "pricing", "is_free", "supports_tools",
                  "supports_structured_output", "is_model_author")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def _prices(offer: dict[str, Any]) -> tuple[Decimal | None, Decimal | None]:
@@ -53,6 +46,12 @@ def _tools_flag(offer: dict[str, Any] | None, live_flags: list[bool]) -> bool | 
         flag = offer.get("supports_tools")
         return flag if isinstance(flag, bool) else None
     return any(live_flags) if live_flags else None
+
+
+def _health(offers: list[dict[str, Any]]) -> str | None:
+    statuses = [status for offer in offers if (status := health_status(offer.get("status")))]
+    best = [status for status in ("live", "staging") if status in statuses]
+    return (best or statuses or [None])[0]
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
@@ -72,12 +71,10 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_prompt=prompt,
         pricing_completion=completion,
         context_length=(offer or {}).get("context_length") or (max(contexts) if contexts else None),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
+        **modality_fields(inputs, outputs),
         supports_function_calling=_tools_flag(offer, tools),
-        supports_vision=flag_in(inputs, "image"),
         is_active=bool(live),
+        health_status=_health(offers),
         metadata={
             "owned_by": entry.get("owned_by"),
             "created": entry.get("created"),

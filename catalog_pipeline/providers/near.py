@@ -13,34 +13,17 @@ from decimal import Decimal
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import object_field
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.http import FetchedPage
+from catalog_pipeline.pipeline.modalities import feature_flags, flag_in, modality_fields, string_list
 from catalog_pipeline.pipeline.money import parse_price, scaled
-from catalog_pipeline.pipeline.paging import fetch_pages
 from catalog_pipeline.pipeline.records import ModelRecord, SkipModel
 from catalog_pipeline.pipeline.spec import ProviderSpec
-
-SPEC = ProviderSpec(
-    slug="near",
-    name="NEAR AI Cloud",
-    base_url="https://cloud-api.near.ai/v1",
-    kind="text",
-    key_required=False,
-    endpoint="GET /model/list?limit=100&offset=0 (offset paging up to total)",
-    price_unit="{amount, scale, currency}: amount x 10^-scale USD per token (scale 9)",
-    list_path=("models",),
-    unverified="whole shape (from server source, no captured body)",
-)
 
 _LIMIT = 100
 _METADATA_KEYS = (
     "ownedBy", "providerType", "verifiable", "attestationSupported", "aliases", "huggingFaceId",
     "quantization", "supportedSamplingParameters", "datacenters", "modelIcon",
 )
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/model/list", {"limit": _LIMIT, "offset": 0}, _next_page)
 
 
 def _next_page(page: FetchedPage, params: dict[str, Any]):
@@ -52,6 +35,21 @@ def _next_page(page: FetchedPage, params: dict[str, Any]):
     # `total` is the catalog size; without it, a short page is the last one.
     done = offset >= total if _is_int(total) else len(models) < _LIMIT
     return None if done else (page.url.split("?", 1)[0], {**params, "offset": offset})
+
+
+SPEC = ProviderSpec(
+    slug="near",
+    name="NEAR AI Cloud",
+    base_url="https://cloud-api.near.ai/v1",
+    kind="text",
+    key_required=False,
+    price_unit="{amount, scale, currency}: amount x 10^-scale USD per token (scale 9)",
+    endpoint_path="/model/list",
+    endpoint_query={"limit": _LIMIT, "offset": 0},
+    paging=_next_page,
+    endpoint_note="offset paging up to total",
+    list_path=("models",),
+)
 
 
 def _is_int(value: Any) -> bool:
@@ -97,12 +95,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_image=_image_price(entry, outputs),
         context_length=details.get("contextLength"),
         max_output_tokens=details.get("maxOutputLength"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(features, "tools", "function_calling"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(features, "reasoning"),
+        **modality_fields(inputs, outputs),
+        **feature_flags(features),
         metadata={key: details[key] for key in _METADATA_KEYS if key in details}
         | ({"supportedFeatures": features} if features is not None else {})
         | ({"textPricing": entry["textPricing"]} if entry.get("textPricing") is not None else {}),

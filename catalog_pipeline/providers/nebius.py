@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_token
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -23,17 +21,12 @@ SPEC = ProviderSpec(
     base_url="https://api.tokenfactory.nebius.com/v1",
     kind="text",
     key_required=True,
-    endpoint="GET /models?verbose=true",
     price_unit="USD per token, decimal strings",
-    unverified="no real body; supported_features, status, image/request prices",
+    # verbose=true is what adds prices, context and features to the plain OpenAI list.
+    endpoint_query={"verbose": "true"},
 )
 
 _KEPT = ("owned_by", "created", "quantization", "regions", "status", "supported_sampling_parameters")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    # verbose=true is what adds prices, context and features to the plain OpenAI list.
-    return fetch_pages(http, "/models", {"verbose": "true"}, single_page)
 
 
 def _sides(modality: Any) -> tuple[list[str] | None, list[str] | None]:
@@ -49,8 +42,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
     pricing = entry.get("pricing") or {}
     if not isinstance(architecture, dict) or not isinstance(pricing, dict):
         raise TypeError("architecture and pricing must be objects")
-    modality = architecture.get("modality")
-    inputs, outputs = _sides(modality)
+    inputs, outputs = _sides(architecture.get("modality"))
     features = string_list(entry.get("supported_features"))
     return ModelRecord(
         provider_model_id=entry["id"],
@@ -63,12 +55,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_image=per_token(pricing.get("image"), field="pricing.image"),
         pricing_request=per_token(pricing.get("request"), field="pricing.request"),
         context_length=entry.get("context_length"),
-        modality=modality if inputs and outputs else None,
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(features, "tools", "function_calling"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(features, "reasoning"),
+        **modality_fields(inputs, outputs),
+        **feature_flags(features),
         metadata={key: entry[key] for key in _KEPT if entry.get(key) is not None}
         | ({"supported_features": features} if features is not None else {}),
     )

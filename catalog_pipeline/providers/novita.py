@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.money import parse_price, scaled
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -25,16 +23,10 @@ SPEC = ProviderSpec(
     base_url="https://api.novita.ai/v3/openai",
     kind="text",
     key_required=True,
-    endpoint="GET /models",
     price_unit="integer units of 0.0001 USD per 1M tokens (= 1e-10 USD per token)",
-    unverified="integer price unit (sample-derived); newer fields features/modalities/max_output_tokens",
 )
 
 _KEPT = ("created", "tags", "model_type", "endpoints", "status")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def _price(entry: dict[str, Any], key: str):
@@ -56,12 +48,8 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_cache_read=_price(entry, "cached_input_token_price_per_m"),
         context_length=entry.get("context_size"),
         max_output_tokens=entry.get("max_output_tokens"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(features, "function-calling"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(features, "reasoning"),
+        **modality_fields(inputs, outputs),
+        **feature_flags(features),
         is_active=status == 1 if isinstance(status, int) and not isinstance(status, bool) else True,
         metadata={key: entry[key] for key in _KEPT if entry.get(key) not in (None, "", [])}
         | ({"features": features} if features is not None else {}),

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.money import parse_price
-from catalog_pipeline.pipeline.paging import by_next_link, fetch_pages
+from catalog_pipeline.pipeline.paging import by_next_link
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
+
+def _next_link(payload: dict[str, Any]) -> Any:
+    links = payload.get("links")
+    return links.get("next") if isinstance(links, dict) else None
+
 
 SPEC = ProviderSpec(
     slug="openrouter",
@@ -20,22 +24,14 @@ SPEC = ProviderSpec(
     base_url="https://openrouter.ai/api/v1",
     kind="text",
     key_required=False,
-    endpoint="GET /models?output_modalities=all (follows links.next)",
     price_unit="USD per token, decimal strings; \"-1\" = variable",
-    unverified="links.next paging",
+    # Without output_modalities=all the list holds only text-output models.
+    endpoint_query={"output_modalities": "all"},
+    paging=by_next_link(_next_link),
+    endpoint_note="follows links.next",
 )
 
 _MAPPED = {"id", "name", "description", "context_length", "architecture", "pricing", "top_provider"}
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    # Without output_modalities=all the list holds only text-output models.
-    return fetch_pages(http, "/models", {"output_modalities": "all"}, by_next_link(_next_link))
-
-
-def _next_link(payload: dict[str, Any]) -> Any:
-    links = payload.get("links")
-    return links.get("next") if isinstance(links, dict) else None
 
 
 def _price(pricing: dict[str, Any], key: str):
@@ -65,14 +61,10 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_cache_write=_price(pricing, "input_cache_write"),
         context_length=entry.get("context_length") or top_provider.get("context_length"),
         max_output_tokens=top_provider.get("max_completion_tokens"),
-        modality=architecture.get("modality") or modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
+        **modality_fields(inputs, outputs, stated=architecture.get("modality")),
+        **feature_flags(parameters),
         # OpenRouter streams every chat model; it has no flag for it.
         supports_streaming=True if outputs and "text" in outputs else None,
-        supports_function_calling=flag_in(parameters, "tools"),
-        supports_vision=flag_in(inputs, "image"),
-        supports_reasoning=flag_in(parameters, "reasoning", "include_reasoning"),
         metadata={key: value for key, value in entry.items() if key not in _MAPPED}
         | {"pricing_other": {k: v for k, v in pricing.items() if k not in _PRICE_KEYS}},
     )

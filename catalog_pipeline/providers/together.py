@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of
+from catalog_pipeline.pipeline.modalities import modality_fields
 from catalog_pipeline.pipeline.money import per_million_tokens
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -26,10 +24,8 @@ SPEC = ProviderSpec(
     base_url="https://api.together.xyz/v1",
     kind="text",
     key_required=True,
-    endpoint="GET /models",
     price_unit="USD per 1M tokens, JSON numbers; 0 for free and for non-token-priced models",
     list_path=(),
-    unverified="meaning of 0/0 prices on non-Free token models (stored as unknown)",
 )
 
 # type -> (input modalities, output modalities); None where the type does not settle it
@@ -49,10 +45,6 @@ _MODALITIES: dict[str, tuple[list[str] | None, list[str]]] = {
 _NOT_TOKEN_PRICED = {"image", "video", "audio", "transcribe"}
 _MAPPED_PRICES = {"input", "output"}
 _METADATA_KEYS = ("type", "organization", "license", "link", "running", "created")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def transform(entry: dict[str, Any]) -> ModelRecord:
@@ -79,9 +71,6 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_prompt=prompt,
         pricing_completion=completion,
         context_length=entry.get("context_length"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_vision=flag_in(inputs, "image"),
+        **modality_fields(inputs, outputs),
         metadata=metadata,
     )

@@ -13,10 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import object_field
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import feature_flags, flag_in, modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_token
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -26,18 +24,12 @@ SPEC = ProviderSpec(
     base_url="https://ai-gateway.vercel.sh/v1",
     kind="image",
     key_required=False,
-    endpoint="GET /models",
     price_unit="USD per token (per image for pricing.image), decimal strings",
-    unverified="modalities, supported_parameters, image/video pricing keys",
 )
 
 _COLUMN_PRICES = {"input", "output", "input_cache_read", "input_cache_write", "image"}
 _MEDIA_TYPES = {"image", "video"}
 _METADATA_KEYS = ("type", "owned_by", "created", "released", "tags", "deprecated_at", "supported_parameters")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/models", None, single_page)
 
 
 def _price_unit(pricing: dict[str, Any]) -> str | None:
@@ -56,9 +48,6 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
     metadata["pricing_other"] = {k: v for k, v in pricing.items() if k not in _COLUMN_PRICES}
     if entry.get("type") in _MEDIA_TYPES:
         metadata["price_unit"] = _price_unit(pricing)
-    vision = flag_in(tags, "vision")
-    if inputs is not None:
-        vision = bool(vision) or "image" in inputs
     return ModelRecord(
         provider_model_id=entry["id"],
         model_name=entry.get("name"),
@@ -73,11 +62,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         # 0 means "not applicable" here (image/video models); the pipeline stores it as unknown.
         context_length=entry.get("context_window"),
         max_output_tokens=entry.get("max_tokens"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_function_calling=flag_in(tags, "tool-use"),
-        supports_vision=vision,
-        supports_reasoning=flag_in(tags, "reasoning"),
+        **modality_fields(inputs, outputs, vision_hint=flag_in(tags, "vision")),
+        **feature_flags(tags),
         metadata=metadata,
     )

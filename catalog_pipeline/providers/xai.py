@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_pipeline.pipeline.http import FetchedPage, ProviderHttp
-from catalog_pipeline.pipeline.modalities import flag_in, modality_of, string_list
+from catalog_pipeline.pipeline.modalities import modality_fields, string_list
 from catalog_pipeline.pipeline.money import parse_price, scaled
 from catalog_pipeline.pipeline.normalize import Pages, extract_entries
-from catalog_pipeline.pipeline.paging import fetch_pages, single_page
 from catalog_pipeline.pipeline.records import ModelRecord
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -25,18 +23,13 @@ SPEC = ProviderSpec(
     base_url="https://api.x.ai/v1",
     kind="text",
     key_required=True,
-    endpoint="GET /language-models",
+    endpoint_path="/language-models",
     price_unit="integer, 1e-10 USD per token (search_price: per search)",
     list_path=("models",),
-    unverified="language-models shape and unit from the docs example only; no real body seen",
 )
 
 _MAPPED_PRICES = {"prompt_text_token_price", "completion_text_token_price", "cached_prompt_text_token_price"}
 _METADATA_KEYS = ("aliases", "fingerprint", "version", "created", "owned_by", "long_context_threshold")
-
-
-def fetch(http: ProviderHttp) -> list[FetchedPage]:
-    return fetch_pages(http, "/language-models", None, single_page)
 
 
 def entries(pages: Pages) -> list[Any]:
@@ -67,10 +60,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         pricing_completion=_price(entry, "completion_text_token_price"),
         pricing_cache_read=_price(entry, "cached_prompt_text_token_price"),
         context_length=entry.get("context_length") or entry.get("max_prompt_length"),
-        modality=modality_of(inputs, outputs),
-        input_modalities=inputs,
-        output_modalities=outputs,
-        supports_vision=flag_in(inputs, "image"),
+        **modality_fields(inputs, outputs),
         # Only the 2026-09 /v1/models docs show `capabilities.reasoning_effort`; absent = unknown.
         supports_reasoning=True if "reasoning_effort" in (entry.get("capabilities") or {}) else None,
         metadata={key: entry[key] for key in _METADATA_KEYS if key in entry}

@@ -5,7 +5,7 @@
 - `syncs`: one run per provider (409), launching, waiting, the answers' shapes
 - `runs`: launching runs through the UI's GraphQL API in process; reading runs from the instance
 - `status`: what /providers and /status report
-- `openapi`, `secrets` (redaction), `home` (DAGSTER_HOME, dagster.yaml, workspace file),
-  `daemon` (the dagster-daemon child), `dagster_internals` (the only underscore-Dagster imports),
-  `cli` (`main`, the console script)
+- `openapi`, `secrets` (redaction), `daemon` (the dagster-daemon child), `dagster_internals`
+  (the only underscore-Dagster imports), `cli` (`main`, the console script); DAGSTER_HOME,
+  dagster.yaml and the workspace file are prepared by `catalog_pipeline.instance`
 """

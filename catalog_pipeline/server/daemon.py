@@ -32,10 +32,6 @@ class DaemonProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         process = self.process
         if process is None:
