@@ -25,7 +25,7 @@ from catalog_pipeline_tests.http_server import FixtureServer  # noqa: E402
 
 def run(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli", *args], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models", *args], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"sync-models failed:\n{done.stdout}\n{done.stderr}")

@@ -11,12 +11,14 @@ from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.defs.schedules import daily_catalog_sync
+from catalog_pipeline.defs.sensors import catalog_change_notifier
 
 defs = dg.Definitions(
     assets=[raw_models, normalized_models, model_catalog],
     asset_checks=[prices_are_plausible, model_ids_and_limits_are_valid],
     jobs=[catalog_sync_job, catalog_replay_job],
     schedules=[daily_catalog_sync],
+    sensors=[catalog_change_notifier],
     resources={
         # Unset CATALOG_DATABASE_URL means the embedded SQLite default, so bind the variable only when set.
         "catalog_db": CatalogDatabase(url=dg.EnvVar(DATABASE_URL_ENV_VAR) if os.environ.get(DATABASE_URL_ENV_VAR) else None),

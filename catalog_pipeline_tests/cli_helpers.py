@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def sync_models(
-    *args: str, database_url: str, extra_env: dict[str, str] | None = None, module: str = "catalog_pipeline.cli"
+    *args: str, database_url: str, extra_env: dict[str, str] | None = None, module: str = "catalog_pipeline.cli.sync_models"
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, "CATALOG_DATABASE_URL": database_url, **(extra_env or {})}
     return subprocess.run(

@@ -25,6 +25,6 @@ def register_provider_dirs(directories: list[str]) -> None:
 
 if __name__ == "__main__":
     register_provider_dirs(sys.argv[1].split(":"))
-    from catalog_pipeline.cli import main
+    from catalog_pipeline.cli.sync_models import main
 
     sys.exit(main(sys.argv[2:]))

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from catalog_pipeline.db.changes import read_changes
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.offers import offers, price_discrepancies
 from catalog_pipeline.db.price_holds import pending_changes
@@ -193,3 +194,25 @@ def test_a_relink_is_reported_never_silent(provider_env, catalog_url, tmp_path):
     }]
     row = models_by_id(catalog_url, "openrouter")["meta-llama/llama-3.3-70b-instruct"]
     assert (row["match_method"], row["match_confidence"]) == ("hf_id", "high")
+    relinks = [c for c in read_changes(catalog_engine(catalog_url), provider="openrouter") if c["field"] == "canonical_model"]
+    assert [(c["kind"], c["old_value"], c["new_value"]) for c in relinks] == [
+        ("changed", "meta-llama/llama-3.3-70b-instruct", "meta-llama/llama-3.1-8b-instruct"),
+    ]
+    assert relinks[0]["run_id"] == result.run_id
+
+
+def test_router_prices_go_into_price_history_and_the_change_feed(provider_env, catalog_url):
+    from catalog_pipeline.db.history import price_periods
+
+    sync(provider_env, catalog_url, groq=groq_payload())  # no router yet: unknown
+    sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload())
+    sync(provider_env, catalog_url, huggingface=default_router_payload(groq_input=0.69), groq=groq_payload())
+    engine = catalog_engine(catalog_url)
+    periods = price_periods(engine, "groq", "llama-3.3-70b-versatile")
+    assert [p["pricing_prompt"] for p in periods] == [None, per_million("0.59"), per_million("0.69")]
+    changed = {
+        (c["field"], c["old_value"], c["new_value"])
+        for c in read_changes(engine, provider="groq", kind="changed") if c["provider_model_id"] == "llama-3.3-70b-versatile"
+    }
+    assert ("price_source", None, "huggingface-router") in changed
+    assert ("pricing_prompt", None, "0.00000059") in changed and ("pricing_prompt", "0.00000059", "0.00000069") in changed

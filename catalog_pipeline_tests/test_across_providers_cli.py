@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from catalog_pipeline.across_providers_cli import main as catalog_main
+from catalog_pipeline.cli.catalog import main as catalog_main
 
 from .across_helpers import default_router_payload, groq_payload, materialize_cross_provider, novita_payload, serve
+from .cli_helpers import sync_models
 from .catalog_snapshot import catalog_state, models_by_id
 from .sync_helpers import materialize_provider
 
@@ -85,16 +86,9 @@ def test_admin_offers_answer(synced, monkeypatch):
 
 
 def test_sync_models_syncs_the_router_first_then_links_and_exports(provider_env, catalog_url, tmp_path):
-    import os
-    import subprocess
-    import sys
-
     serve(provider_env, "huggingface", default_router_payload())
     serve(provider_env, "groq", groq_payload())
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog_pipeline.cli", "--providers", "groq", "huggingface"],
-        env={**os.environ, "CATALOG_DATABASE_URL": catalog_url}, capture_output=True, text=True, timeout=300,
-    )
+    done = sync_models("--providers", "groq", "huggingface", database_url=catalog_url)
     assert done.returncode == 0, done.stdout + done.stderr
     # Groq is listed first, yet its price comes from the router synced in the same call.
     groq = models_by_id(catalog_url, "groq")["llama-3.3-70b-versatile"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from catalog_pipeline.across_providers_cli import main as catalog_main
+from catalog_pipeline.cli.catalog import main as catalog_main
 
 from .across_helpers import LLAMA_HF_ID, materialize_cross_provider, router_offer, router_payload
 from .adapter_helpers import load_json

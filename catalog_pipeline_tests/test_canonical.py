@@ -17,7 +17,7 @@ from .conftest import shared_sample
 
 
 def rows(*specs):
-    return [CatalogRow(i, slug, model_id, metadata or {}, True) for i, (slug, model_id, metadata) in enumerate(specs)]
+    return [CatalogRow(i, 1, slug, model_id, metadata or {}, True) for i, (slug, model_id, metadata) in enumerate(specs)]
 
 
 def test_declared_hf_ids():

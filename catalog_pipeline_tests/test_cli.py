@@ -105,7 +105,7 @@ def test_unknown_provider_and_bad_database_url_are_named(provider_env, tmp_path)
 
 
 def test_list_providers_names_every_registered_provider():
-    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli", "--list-providers"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--list-providers"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert f"{len(PROVIDER_SLUGS)} providers" in done.stdout
     for slug in PROVIDER_SLUGS:

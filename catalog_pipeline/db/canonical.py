@@ -11,7 +11,9 @@ Methods, in order of trust (the first that applies wins):
    providers that no better method links.
 
 The canonical slug is the lower-cased Hugging Face id (or, for a name-only group, the name).
-Rows that nothing links stay unlinked (canonical_model_id NULL), never guessed.
+Rows that nothing links stay unlinked (canonical_model_id NULL), never guessed. A row that moves
+from one canonical model to another (or loses its link) is a change-feed row: kind `changed`,
+field `canonical_model`, old and new canonical slug.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from .changes import write_changes
 from .schema import canonical_models, models, providers
 
 HF_ID = "hf_id"
@@ -123,6 +126,7 @@ def strong_link(provider_slug: str, model_id: str, metadata: dict[str, Any] | No
 @dataclass(frozen=True)
 class CatalogRow:
     id: int
+    provider_id: int
     provider_slug: str
     provider_model_id: str
     metadata: dict[str, Any]
@@ -170,7 +174,7 @@ class LinkReport:
     canonical_models: int = 0
 
 
-def rebuild_links(engine: Engine) -> LinkReport:
+def rebuild_links(engine: Engine, run_id: str | None = None) -> LinkReport:
     """Recompute every row's link in one transaction; write only the rows whose link changed."""
     now = datetime.now(timezone.utc)
     with engine.begin() as conn:
@@ -178,7 +182,9 @@ def rebuild_links(engine: Engine) -> LinkReport:
         rows = [row for row, _ in current]
         links = plan_links(rows)
         ids = _ensure_canonical_models(conn, links.values(), now)
+        slugs = {canonical_id: slug for slug, canonical_id in ids.items()}
         report = LinkReport(canonical_models=len(ids))
+        feed: dict[int, list[dict[str, Any]]] = {}
         for row, old in current:
             link = links.get(row.id)
             new = (ids[link.slug], link.method, link.confidence) if link else (None, None, None)
@@ -194,21 +200,27 @@ def rebuild_links(engine: Engine) -> LinkReport:
                 .values(canonical_model_id=new[0], match_method=new[1], match_confidence=new[2])
             )
             if old[0] is not None and old[0] != new[0]:
-                report.relinked.append({
+                relink = {
                     "provider": row.provider_slug, "model": row.provider_model_id,
-                    "old": _slug_of(conn, old[0]), "new": link.slug if link else None,
-                    "method": link.method if link else None,
+                    "old": slugs.get(old[0]), "new": link.slug if link else None, "method": link.method if link else None,
+                }
+                report.relinked.append(relink)
+                feed.setdefault(row.provider_id, []).append({
+                    "provider_model_id": row.provider_model_id, "kind": "changed", "field": "canonical_model",
+                    "old_value": relink["old"], "new_value": relink["new"],
                 })
+        for provider_id, rows_changed in feed.items():
+            write_changes(conn, provider_id, rows_changed, now, run_id)
     return report
 
 
 def _catalog_rows(conn: Connection) -> list[tuple[CatalogRow, tuple[Any, Any, Any]]]:
     query = select(
-        models.c.id, providers.c.slug, models.c.provider_model_id, models.c.metadata, models.c.is_active,
+        models.c.id, models.c.provider_id, providers.c.slug, models.c.provider_model_id, models.c.metadata, models.c.is_active,
         models.c.canonical_model_id, models.c.match_method, models.c.match_confidence,
     ).join(providers, providers.c.id == models.c.provider_id).order_by(models.c.id)
     return [
-        (CatalogRow(r.id, r.slug, r.provider_model_id, r.metadata or {}, r.is_active),
+        (CatalogRow(r.id, r.provider_id, r.slug, r.provider_model_id, r.metadata or {}, r.is_active),
          (r.canonical_model_id, r.match_method, r.match_confidence))
         for r in conn.execute(query)
     ]
@@ -238,7 +250,3 @@ def _preferred_spelling(candidate: str | None, current: str | None) -> str | Non
     if current is None or (current == current.lower() and candidate != candidate.lower()):
         return candidate
     return current
-
-
-def _slug_of(conn: Connection, canonical_id: int) -> str | None:
-    return conn.execute(select(canonical_models.c.slug).where(canonical_models.c.id == canonical_id)).scalar()

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from .schema import metadata_obj
+from .migrate import upgrade_catalog
 
 DATABASE_URL_ENV_VAR = "CATALOG_DATABASE_URL"
 DEFAULT_DATA_DIR = Path("~/.model-catalog-sync").expanduser()
@@ -45,18 +45,22 @@ def normalize_database_url(url: str) -> str:
 
 
 _engines: dict[str, Engine] = {}
+_upgraded: set[str] = set()
 _lock = threading.Lock()
 
 
-def catalog_engine(url: str | None = None) -> Engine:
-    """One engine per URL per process, with the schema created on first use."""
+def catalog_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
+    """One engine per URL per process, the catalog upgraded to the newest schema on first use
+    (`upgrade=False` only for `catalog db current|check`, which must see the catalog as it is)."""
     resolved = normalize_database_url(resolve_database_url(url))
     with _lock:
         engine = _engines.get(resolved)
         if engine is None:
             engine = _create(resolved)
-            metadata_obj.create_all(engine)
             _engines[resolved] = engine
+        if upgrade and resolved not in _upgraded:
+            upgrade_catalog(engine)
+            _upgraded.add(resolved)
     return engine
 
 
@@ -65,6 +69,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _upgraded.clear()
 
 
 def _create(url: str) -> Engine:

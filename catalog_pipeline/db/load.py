@@ -29,6 +29,8 @@ from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, fram
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
 from .bulk_write import insert_models, update_models
+from .changes import record_load_changes
+from .history import open_price_periods
 from .jsonable import jsonable
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .schema import models, providers
@@ -72,6 +74,7 @@ class LoadReport:
     dry_run: bool
     synced_at: datetime
     shrink_guard: str | None = None  # why deactivations were withheld, when they were
+    changes: dict[str, int] = field(default_factory=dict)  # change-feed rows written, by kind
 
 
 def load_provider_models(
@@ -101,6 +104,8 @@ def load_provider_models(
             transaction.rollback()
             return report
         _apply(conn, provider_id, plan, now, last_synced_at)
+        open_price_periods(conn, provider_id, _new_prices(diff), now, run_id)
+        report.changes = record_load_changes(conn, provider_id, diff, now, run_id)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         if not shrink:  # a list the guard distrusted is not a successful sync
             conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
@@ -131,7 +136,7 @@ def content_hash(row: dict[str, Any]) -> str:
     """Equal for equal content whatever the Decimal spelling (1.25E-6 and 0.00000125 hash alike)."""
     # Called after _canonical: only the Decimals still need a canonical spelling.
     values = [to_fixed_point(row[c]) if c in _PRICE_SET else row[c] for c in _HASHED_COLUMNS]
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)  # dates: ISO
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -236,6 +241,11 @@ def _diff(
             diff.deactivated.append(model_id)
             plan.deactivate_ids.append(old["id"])
     return diff, plan
+
+
+def _new_prices(diff: CatalogDiff) -> list[str]:
+    """Models whose stored prices this load sets: new ones, and changes not held."""
+    return [*diff.added, *(model_id for model_id, fields in diff.updated.items() if _PRICE_SET & fields.keys())]
 
 
 def _same(old: Any, new: Any) -> bool:

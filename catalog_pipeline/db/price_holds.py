@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
+from .changes import record_accepted
+from .history import open_price_periods
 from .schema import models, pending_price_changes, providers
 
 MAX_RATIO = Decimal(10)
@@ -105,4 +107,7 @@ def accept_pending(engine: Engine, slug: str) -> list[HeldChange]:
                 .values({row.column_name: row.new_value, "updated_at": now})
             )
         conn.execute(delete(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
-    return [HeldChange(r.provider_model_id, r.column_name, r.old_value, r.new_value) for r in rows]
+        accepted = [HeldChange(r.provider_model_id, r.column_name, r.old_value, r.new_value) for r in rows]
+        open_price_periods(conn, provider_id, sorted({c.provider_model_id for c in accepted}), now, None)
+        record_accepted(conn, provider_id, accepted, now)
+    return accepted

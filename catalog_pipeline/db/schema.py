@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -123,6 +124,9 @@ models = Table(
     Column("canonical_model_id", Integer, ForeignKey("canonical_models.id")),
     Column("match_method", String(32)),
     Column("match_confidence", String(16)),
+    # As the provider publishes them (see pipeline/lifecycle.py); NULL when it publishes none.
+    Column("deprecation_date", Date),
+    Column("expiration_date", Date),
     UniqueConstraint("provider_id", "provider_model_id", name="uq_models_provider_model"),
 )
 Index("ix_models_provider_active", models.c.provider_id, models.c.is_active)
@@ -160,3 +164,38 @@ pending_price_changes = Table(
     Column("run_id", String(64)),
     UniqueConstraint("provider_id", "provider_model_id", "column_name", name="uq_pending_price_change"),
 )
+
+# One row per period in which a model's prices held (see db/history.py); valid_to NULL while current.
+model_price_history = Table(
+    "model_price_history",
+    metadata_obj,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("model_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("models.id"), nullable=False),
+    Column("valid_from", Timestamp, nullable=False),
+    Column("valid_to", Timestamp),
+    Column("pricing_prompt", ExactDecimal),
+    Column("pricing_completion", ExactDecimal),
+    Column("pricing_image", ExactDecimal),
+    Column("pricing_request", ExactDecimal),
+    Column("pricing_cache_read", ExactDecimal),
+    Column("pricing_cache_write", ExactDecimal),
+    Column("run_id", String(64)),
+)
+Index("ix_model_price_history_model_time", model_price_history.c.model_id, model_price_history.c.valid_from)
+
+# The change feed (see db/changes.py). `id` grows in commit order, so it is the readers' cursor.
+catalog_changes = Table(
+    "catalog_changes",
+    metadata_obj,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
+    Column("provider_model_id", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("field", String(64)),
+    Column("old_value", JSONType),
+    Column("new_value", JSONType),
+    Column("run_id", String(64)),
+    Column("changed_at", Timestamp, nullable=False),
+)
+Index("ix_catalog_changes_changed_at", catalog_changes.c.changed_at)
+Index("ix_catalog_changes_provider", catalog_changes.c.provider_id, catalog_changes.c.id)

@@ -143,6 +143,7 @@ def model_catalog(
             "skipped_reasons": dg.MetadataValue.json(skipped[:MAX_LISTED_REASONS]),
             **report.diff.counts(),
             "diff": dg.MetadataValue.json(diff),
+            "changes": dg.MetadataValue.json(report.changes),  # change-feed rows by kind
         },
         check_results=[
             dg.AssetCheckResult(

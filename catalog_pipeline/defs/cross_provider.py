@@ -53,7 +53,7 @@ class CatalogExport(dg.ConfigurableResource):
     ],
 )
 def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase) -> dg.MaterializeResult:
-    report = rebuild_links(catalog_db.engine())
+    report = rebuild_links(catalog_db.engine(), run_id=context.run_id)
     for relink in report.relinked:
         context.log.warning(f"re-linked {relink['provider']} {relink['model']}: {relink['old']} -> {relink['new']}")
     unlinked = report.unlinked_active

@@ -8,6 +8,7 @@ what every row must satisfy: a non-empty id, unique within the provider.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from types import ModuleType
 from typing import Any, Callable, Iterable
@@ -116,6 +117,10 @@ def _validate(record: ModelRecord) -> None:
             raise SkipModel(f"{column} is not an integer: {value!r}")
         # Providers send 0 for "not applicable" (image models): that is unknown, not a limit.
         setattr(record, column, int(value) if value > 0 else None)
+    for column in ("deprecation_date", "expiration_date"):
+        value = getattr(record, column)
+        if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+            raise SkipModel(f"{column} is not a date: {value!r}")
     if not record.model_name:
         record.model_name = record.provider_model_id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +39,8 @@ class ModelRecord:
     supports_reasoning: bool | None = None
     is_active: bool = True
     health_status: str | None = None
+    deprecation_date: date | None = None  # as published (pipeline/lifecycle.py)
+    expiration_date: date | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -68,6 +71,8 @@ MODEL_FRAME_DTYPES: dict[str, str] = {
     "supports_reasoning": "boolean",
     "is_active": "boolean",
     "health_status": "string",
+    "deprecation_date": "object",  # datetime.date or None
+    "expiration_date": "object",
     "metadata": "object",
 }
 MODEL_COLUMNS = tuple(MODEL_FRAME_DTYPES)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog_pipeline.pipeline.lifecycle import lifecycle_date
 from catalog_pipeline.pipeline.modalities import feature_flags, modality_fields, string_list
 from catalog_pipeline.pipeline.money import parse_price
 from catalog_pipeline.pipeline.paging import by_next_link
@@ -65,6 +66,7 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         **feature_flags(parameters),
         # OpenRouter streams every chat model; it has no flag for it.
         supports_streaming=True if outputs and "text" in outputs else None,
+        expiration_date=lifecycle_date(entry.get("expiration_date"), field="expiration_date"),
         metadata={key: value for key, value in entry.items() if key not in _MAPPED}
         | {"pricing_other": {k: v for k, v in pricing.items() if k not in _PRICE_KEYS}},
     )

@@ -3,8 +3,8 @@ strings in USD per token (`pricing.input/output/input_cache_read/input_cache_wri
 image (`pricing.image`). `pricing` may be `{}`; long-context `*_tiers` and model-specific meters
 (web search, per-second transcription ...) are kept in metadata, not in a column.
 
-`deprecated_at` is kept in metadata and does not deactivate the row: the gateway keeps serving a
-model until it leaves the list. Unverified: `modalities`, `supported_parameters` and the keys of
+`deprecated_at` is kept in metadata and as `deprecation_date`, and does not deactivate the row:
+the gateway keeps serving a model until it leaves the list. Unverified: `modalities`, `supported_parameters` and the keys of
 image/video pricing (seen only in write-ups; the 2026-07 capture holds two language models).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog_pipeline.pipeline.entry import object_field
+from catalog_pipeline.pipeline.lifecycle import lifecycle_date
 from catalog_pipeline.pipeline.modalities import feature_flags, flag_in, modality_fields, string_list
 from catalog_pipeline.pipeline.money import per_token
 from catalog_pipeline.pipeline.records import ModelRecord
@@ -64,5 +65,6 @@ def transform(entry: dict[str, Any]) -> ModelRecord:
         max_output_tokens=entry.get("max_tokens"),
         **modality_fields(inputs, outputs, vision_hint=flag_in(tags, "vision")),
         **feature_flags(tags),
+        deprecation_date=lifecycle_date(entry.get("deprecated_at"), field="deprecated_at"),
         metadata=metadata,
     )

@@ -17,7 +17,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import AdminAuth
 from .openapi import openapi_document
-from .status import catalog_rows, catalog_status, default_stale_after_hours, list_providers, pending_price_changes
+from .change_feed import changes_page
+from .status import (
+    catalog_rows,
+    catalog_status,
+    default_stale_after_hours,
+    expiring_models,
+    list_providers,
+    pending_price_changes,
+)
 from .syncs import Answer, SyncService
 
 ADMIN_PREFIX = "/admin"
@@ -90,10 +98,17 @@ def create_admin_app(service: SyncService, redact: Callable[[str], str] = lambda
 
         def read() -> dict[str, Any]:
             return catalog_status(
-                catalog_rows(), service.runs.last_run, stale_after_hours=hours, pending=pending_price_changes()
+                catalog_rows(), service.runs.last_run, stale_after_hours=hours, pending=pending_price_changes(),
+                expiring=expiring_models(),
             )
 
         return respond(await asyncio.to_thread(read))
+
+    async def changes(request: Request) -> Response:
+        try:
+            return respond(await asyncio.to_thread(changes_page, request.query_params.multi_items()))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
 
     async def openapi(request: Request) -> Response:
         return respond(openapi_document(_package_version()))
@@ -114,6 +129,7 @@ def create_admin_app(service: SyncService, redact: Callable[[str], str] = lambda
             Route("/admin/model-sync/provider/{slug}", sync_provider, methods=["POST"]),
             Route("/admin/model-sync/all", sync_all, methods=["POST"]),
             Route("/admin/model-sync/status", status, methods=["GET"]),
+            Route("/admin/model-sync/changes", changes, methods=["GET"]),
             Route("/admin/openapi.json", openapi, methods=["GET"]),
         ],
         exception_handlers={BadRequest: bad_request, HTTPException: http_error, Exception: server_error},

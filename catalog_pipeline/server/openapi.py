@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .change_feed import OPENAPI_PATH as CHANGES_PATH
+
 _BOOL_PARAM = {"type": "string", "enum": ["true", "false"]}
 
 
@@ -95,6 +97,7 @@ def openapi_document(version: str) -> dict[str, Any]:
                               "400": _response("stale_after_hours is not a positive number."),
                               "401": _UNAUTHORIZED},
             }},
+            "/admin/model-sync/changes": CHANGES_PATH,
             "/admin/openapi.json": {"get": {
                 "operationId": "openapi",
                 "summary": "This document.",

@@ -8,13 +8,14 @@ from typing import Any, Callable
 
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.price_holds import pending_changes
-from catalog_pipeline.db.queries import get_providers
+from catalog_pipeline.db.queries import get_expiring_models, get_providers
 from catalog_pipeline.pipeline.money import to_fixed_point
 from catalog_pipeline.providers import ADAPTERS
 
 from .runs import RunSummary, iso
 from .syncs import sync_counts
 
+EXPIRING_WITHIN_DAYS = 30
 STALE_AFTER_ENV_VAR = "CATALOG_STALE_AFTER_HOURS"
 DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
 
@@ -46,6 +47,14 @@ def pending_price_changes() -> dict[str, list[dict[str, Any]]]:
     return held
 
 
+def expiring_models() -> list[dict[str, Any]]:
+    return [
+        {**row, "expiration_date": row["expiration_date"].isoformat(),
+         "deprecation_date": row["deprecation_date"].isoformat() if row["deprecation_date"] else None}
+        for row in get_expiring_models(EXPIRING_WITHIN_DAYS)
+    ]
+
+
 def list_providers(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     listed = []
     for slug, module in ADAPTERS.items():
@@ -71,6 +80,7 @@ def catalog_status(
     *,
     stale_after_hours: float,
     pending: dict[str, list[dict[str, Any]]] | None = None,
+    expiring: list[dict[str, Any]] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     pending = pending or {}
@@ -92,6 +102,7 @@ def catalog_status(
         "stale_after_hours": stale_after_hours,
         "stale_providers": [p["provider"] for p in providers if p["stale"]],
         "providers_with_pending_price_changes": sorted(pending),
+        f"expiring_within_{EXPIRING_WITHIN_DAYS}_days": expiring or [],
         "catalog": {
             "models": sum(row["model_count"] for row in rows.values()),
             "active_models": sum(row["active_model_count"] for row in rows.values()),

@@ -9,20 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from catalog_pipeline.exports.writer import dumps
-from catalog_pipeline.pipeline.money import to_fixed_point
+
+from .common import fixed, open_catalog, print_table
 
 COMMANDS = ("offers", "discrepancies", "export")
 PER_MILLION = Decimal(1_000_000)
 
 
 def add_commands(commands: argparse._SubParsersAction, add_common) -> None:
-    """Register the three subcommands; `add_common(parser)` adds --database-url and --json."""
+    """Register the three subcommands on `catalog`; `add_common(parser)` adds --database-url and --json."""
     offers = commands.add_parser("offers", help="who sells a model, cheapest first",
                                  description="Every active offer of the model that best matches QUERY, cheapest first"
                                  " (prompt price x 3 + completion price; unknown prices last).")
     offers.add_argument("query", metavar="QUERY", help='a Hugging Face id, a provider model id, or words ("llama 3.3 70b")')
     add_common(offers)
-    discrepancies = commands.add_parser("discrepancies", help="provider prices that differ from a second source by more than 1%")
+    discrepancies = commands.add_parser("discrepancies", help="provider prices that differ from a second source by more than 1%%")
     add_common(discrepancies)
     export = commands.add_parser("export", help="write the active catalog as LiteLLM JSON or the catalog's own JSON")
     export.add_argument("--format", required=True, choices=("litellm", "json"), help="litellm: model_prices_and_context_window.json shape")
@@ -30,7 +31,8 @@ def add_commands(commands: argparse._SubParsersAction, add_common) -> None:
     add_common(export)
 
 
-def run(args: argparse.Namespace, engine) -> int:
+def run(args: argparse.Namespace) -> int:
+    engine = open_catalog("catalog", args.database_url)
     if args.command == "offers":
         return offers_command(args, engine)
     if args.command == "discrepancies":
@@ -51,7 +53,7 @@ def offers_command(args: argparse.Namespace, engine) -> int:
         return 0
     model = found["canonical_model"]
     print(f"{model['hf_id'] or model['slug']}: {len(found['offers'])} offers, cheapest first ({found['sort_rule']})")
-    _print_table(
+    _print_rows(
         [
             {
                 "provider": o["provider"], "api name": o["model"],
@@ -75,7 +77,7 @@ def discrepancies_command(args: argparse.Namespace, engine) -> int:
     if args.json:
         _print_json(found)
         return 0
-    _print_table(
+    _print_rows(
         [
             {
                 "provider": d["provider"], "model": d["model"], "field": d["field"],
@@ -105,7 +107,7 @@ def export_command(args: argparse.Namespace, engine) -> int:
 
 
 def _per_million(value: Decimal | None) -> str | None:
-    return None if value is None else to_fixed_point(value * PER_MILLION)
+    return None if value is None else fixed(value * PER_MILLION)
 
 
 def _ratio(value: Decimal | None) -> str:
@@ -116,36 +118,10 @@ def _flag(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        print_table(rows, list(rows[0]))
+
+
 def _print_json(value: Any) -> None:
     print(dumps(value))  # prices as exact JSON numbers
-
-
-def _print_table(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    cells = [["-" if row[c] is None else str(row[c]) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
-    for line in cells:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry until the `catalog` command registers these subcommands."""
-    from catalog_pipeline.db.engine import catalog_engine
-
-    parser = argparse.ArgumentParser(prog="catalog")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def add_common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--database-url", help="catalog database URL (default: $CATALOG_DATABASE_URL or a SQLite file)")
-        sub.add_argument("--json", action="store_true", help="print JSON for programs instead of a table")
-
-    add_commands(commands, add_common)
-    args = parser.parse_args(argv)
-    return run(args, catalog_engine(args.database_url))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

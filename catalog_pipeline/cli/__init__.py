@@ -1,0 +1,1 @@
+"""The command-line entry points: `sync-models` writes the catalog, `catalog` reads and operates it."""

@@ -1,0 +1,119 @@
+"""The change feed: one `catalog_changes` row per thing a sync (or an operator) changed.
+
+Kinds: `added`, `delisted`, `relisted`, `changed` (one row per field, old and new value as JSON),
+`price_held` (a move waiting for an operator) and `price_accepted`. Rows are written in the
+load's transaction, so the feed and the catalog never disagree.
+
+Readers page by `id`. For that to be safe, ids must become visible in the order they were
+assigned: on PostgreSQL each writer takes a transaction-scoped advisory lock before inserting,
+held until it commits (SQLite's `BEGIN IMMEDIATE` already admits one writer at a time).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from catalog_pipeline.pipeline.money import to_fixed_point
+
+from .schema import catalog_changes, pending_price_changes, providers
+
+KINDS = ("added", "delisted", "relisted", "changed", "price_held", "price_accepted")
+_WRITER_LOCK_KEY = 0x63_68_61_6E_67_65_73  # "changes"; any number unlike the other advisory locks
+_CHUNK = 5000
+
+
+def record_load_changes(conn: Connection, provider_id: int, diff: Any, now: datetime, run_id: str | None) -> dict[str, int]:
+    """Write the changes of one load (a `load.CatalogDiff`); returns their count by kind.
+    Call before the load replaces the pending price changes: a hold already pending with the
+    same new price is not a new change."""
+    already_held = {
+        (row.provider_model_id, row.column_name, row.new_value)
+        for row in conn.execute(select(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
+    }
+    rows: list[dict[str, Any]] = [_row("added", model_id) for model_id in diff.added]
+    rows += [_row("relisted", model_id) for model_id in diff.reactivated]
+    rows += [_row("delisted", model_id) for model_id in diff.deactivated]
+    for model_id, fields in diff.updated.items():
+        for field, (old, new) in fields.items():
+            if field != "is_active":
+                rows.append(_row("changed", model_id, field, old, new))
+            elif new is False:  # listed, but marked inactive by the provider
+                rows.append(_row("delisted", model_id))
+    for held in diff.held:
+        if (held.provider_model_id, held.column, held.new) not in already_held:
+            rows.append(_row("price_held", held.provider_model_id, held.column, to_fixed_point(held.old), to_fixed_point(held.new)))
+    return write_changes(conn, provider_id, rows, now, run_id)
+
+
+def record_accepted(conn: Connection, provider_id: int, accepted: Iterable[Any], now: datetime) -> dict[str, int]:
+    """Held price changes (`price_holds.HeldChange`) an operator has just applied."""
+    rows = [_row("price_accepted", c.provider_model_id, c.column, to_fixed_point(c.old), to_fixed_point(c.new)) for c in accepted]
+    return write_changes(conn, provider_id, rows, now, None)
+
+
+def write_changes(conn: Connection, provider_id: int, rows: list[dict[str, Any]], now: datetime, run_id: str | None) -> dict[str, int]:
+    if not rows:
+        return {}
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_WRITER_LOCK_KEY)))
+    stamped = [{**row, "provider_id": provider_id, "run_id": run_id, "changed_at": now} for row in rows]
+    for start in range(0, len(stamped), _CHUNK):
+        conn.execute(insert(catalog_changes), stamped[start : start + _CHUNK])
+    return dict(Counter(row["kind"] for row in rows))
+
+
+def _row(kind: str, model_id: str, field: str | None = None, old: Any = None, new: Any = None) -> dict[str, Any]:
+    return {"provider_model_id": model_id, "kind": kind, "field": field, "old_value": old, "new_value": new}
+
+
+def read_changes(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    provider: str | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+    after_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Changes newest first, or oldest first when paging forward with `after_id` (the notifier)."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"unknown change kind {kind!r}; one of: {', '.join(KINDS)}")
+    query = select(catalog_changes, providers.c.slug.label("provider")).join(providers, providers.c.id == catalog_changes.c.provider_id)
+    if since is not None:
+        if since.tzinfo is None:
+            raise ValueError("since needs a timezone-aware time")
+        query = query.where(catalog_changes.c.changed_at >= since.astimezone(timezone.utc))
+    if provider is not None:
+        query = query.where(providers.c.slug == provider)
+    if kind is not None:
+        query = query.where(catalog_changes.c.kind == kind)
+    if before_id is not None:
+        query = query.where(catalog_changes.c.id < before_id)
+    if after_id is not None:
+        query = query.where(catalog_changes.c.id > after_id).order_by(catalog_changes.c.id)
+    else:
+        query = query.order_by(catalog_changes.c.id.desc())
+    with engine.connect() as conn:
+        return [_shown(row) for row in conn.execute(query.limit(limit)).mappings()]
+
+
+def _shown(row) -> dict[str, Any]:
+    changed_at = row["changed_at"]
+    if changed_at.tzinfo is None:
+        changed_at = changed_at.replace(tzinfo=timezone.utc)
+    return {
+        "id": row["id"],
+        "provider": row["provider"],
+        "provider_model_id": row["provider_model_id"],
+        "kind": row["kind"],
+        "field": row["field"],
+        "old_value": row["old_value"],
+        "new_value": row["new_value"],
+        "run_id": row["run_id"],
+        "changed_at": changed_at.astimezone(timezone.utc).isoformat(),
+    }

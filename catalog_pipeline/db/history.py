@@ -1,0 +1,90 @@
+"""Price history: one `model_price_history` row per period in which a model's prices held.
+
+Written by the load (and by accepting held prices) in the same transaction as the price itself,
+so a period opens exactly when the catalog's price changes: an unchanged sync, a held change and
+a dry run add none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, update
+
+from catalog_pipeline.pipeline.records import PRICE_COLUMNS
+
+from .schema import model_price_history, models, providers
+
+_CHUNK = 5000
+
+
+def open_price_periods(
+    conn: Connection, provider_id: int, provider_model_ids: Iterable[str], now: datetime, run_id: str | None
+) -> int:
+    """Close the open period of each model and open one holding its prices as now stored."""
+    ids = list(provider_model_ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        model_rows = select(models.c.id).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))
+        conn.execute(
+            update(model_price_history)
+            .where(model_price_history.c.valid_to.is_(None), model_price_history.c.model_id.in_(model_rows))
+            .values(valid_to=now)
+        )
+        current = select(
+            models.c.id,
+            literal(now, model_price_history.c.valid_from.type),
+            *(models.c[c] for c in PRICE_COLUMNS),
+            literal(run_id, model_price_history.c.run_id.type),
+        ).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))
+        conn.execute(
+            insert(model_price_history).from_select(["model_id", "valid_from", *PRICE_COLUMNS, "run_id"], current)
+        )
+    return len(ids)
+
+
+def price_periods(engine: Engine, provider_slug: str, provider_model_id: str) -> list[dict[str, Any]]:
+    """Every period of one model, oldest first (empty when the catalog does not have the model)."""
+    with engine.connect() as conn:
+        rows = conn.execute(_periods(provider_slug, provider_model_id).order_by(model_price_history.c.valid_from)).mappings()
+        return [_period(row) for row in rows]
+
+
+def price_at(engine: Engine, provider_slug: str, provider_model_id: str, when: datetime) -> dict[str, Any] | None:
+    """The period holding at `when` (a timezone-aware time), or None before the first one."""
+    if when.tzinfo is None:
+        raise ValueError("price_at needs a timezone-aware time (e.g. 2026-11-01T00:00Z)")
+    # Stored in UTC; SQLite compares the text, so the parameter must be UTC as well.
+    when = when.astimezone(timezone.utc)
+    query = _periods(provider_slug, provider_model_id).where(
+        model_price_history.c.valid_from <= when,
+        or_(model_price_history.c.valid_to.is_(None), model_price_history.c.valid_to > when),
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query.order_by(model_price_history.c.valid_from.desc())).mappings().first()
+        return _period(row) if row else None
+
+
+def _periods(provider_slug: str, provider_model_id: str):
+    return (
+        select(model_price_history)
+        .join(models, models.c.id == model_price_history.c.model_id)
+        .join(providers, providers.c.id == models.c.provider_id)
+        .where(and_(providers.c.slug == provider_slug, models.c.provider_model_id == provider_model_id))
+    )
+
+
+def _period(row) -> dict[str, Any]:
+    return {
+        "valid_from": _utc(row["valid_from"]),
+        "valid_to": _utc(row["valid_to"]),
+        **{column: row[column] for column in PRICE_COLUMNS},
+        "run_id": row["run_id"],
+    }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

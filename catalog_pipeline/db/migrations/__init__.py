@@ -1,0 +1,1 @@
+"""Alembic migrations of the catalog; run them with `catalog db upgrade` (see db/migrate.py)."""
