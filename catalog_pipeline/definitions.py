@@ -6,6 +6,7 @@ import dagster as dg
 
 from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
+from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.cross_provider import EXPORT_DIR_ENV_VAR, cross_provider_definitions
 from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
@@ -23,6 +24,7 @@ defs = dg.Definitions(
         # Unset CATALOG_DATABASE_URL means the embedded SQLite default, so bind the variable only when set.
         "catalog_db": CatalogDatabase(url=dg.EnvVar(DATABASE_URL_ENV_VAR) if os.environ.get(DATABASE_URL_ENV_VAR) else None),
         "provider_apis": ProviderApis(),
+        IO_MANAGER_KEY: catalog_handoff,
     },
     # One process per step costs ~9 s for a run on 2 cores; in-process runs take under a second.
     executor=dg.in_process_executor,

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 DAGSTER_HOME_ENV_VAR = "DAGSTER_HOME"
 DEFAULT_DAGSTER_HOME = DEFAULT_DATA_DIR / "dagster_home"
 CODE_LOCATION_NAME = "catalog_pipeline"
 DEFINITIONS_MODULE = "catalog_pipeline.definitions"
+INIT_LOCK_FILE = ".catalog-instance.lock"
+DEFAULT_RUN_DEADLINE_SECONDS = 3600
 
 # Written only when DAGSTER_HOME has no dagster.yaml. Dequeue every second (default 5 s) and never
 # run two runs of one provider (partition) at once, whoever queued them (API, UI, schedule).
-DEFAULT_INSTANCE_YAML = """\
+# Run monitoring fails runs the daemon launched that never start or outlive the run deadline.
+DEFAULT_INSTANCE_YAML = f"""\
 # Written by model-catalog-sync because DAGSTER_HOME had no dagster.yaml; it never changes it afterwards.
 run_queue:
   max_concurrent_runs: 4
@@ -24,6 +34,11 @@ run_queue:
       value:
         applyLimitPerUniqueValue: true
       limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_runtime_seconds: {DEFAULT_RUN_DEADLINE_SECONDS}
+  poll_interval_seconds: 30
 telemetry:
   enabled: false
 """
@@ -36,6 +51,18 @@ load_from:
 """
 
 
+@contextmanager
+def initialisation_lock(home: Path) -> Iterator[None]:
+    """Exclusive across processes: two processes creating one instance at once would both stamp
+    the SQLite run storage's alembic version (two heads, every later run fails)."""
+    with open(home / INIT_LOCK_FILE, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def prepare_dagster_home(say=print) -> Path:
     """Resolve DAGSTER_HOME (set it to the default when unset) and create dagster.yaml if absent."""
     configured = os.environ.get(DAGSTER_HOME_ENV_VAR)
@@ -46,10 +73,26 @@ def prepare_dagster_home(say=print) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     os.environ[DAGSTER_HOME_ENV_VAR] = str(home)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DEFAULT_INSTANCE_YAML)
-        say(f"wrote {config} (run queue: dequeue every 1 s, one run per provider at a time)")
+    with initialisation_lock(home):
+        if not config.exists():
+            config.write_text(DEFAULT_INSTANCE_YAML)
+            say(f"wrote {config} (run queue: dequeue every 1 s, one run per provider at a time; run monitoring on)")
     return home
+
+
+def open_instance(say=print) -> "dg.DagsterInstance":
+    """The instance under DAGSTER_HOME, created or migrated while holding the initialisation lock."""
+    import dagster as dg
+
+    home = prepare_dagster_home(say)
+    with initialisation_lock(home):
+        instance = dg.DagsterInstance.get()
+        try:
+            instance.get_run_records(limit=1)  # every storage is created and readable before the lock is released
+        except BaseException:
+            instance.dispose()
+            raise
+    return instance
 
 
 def write_workspace_file(directory: Path) -> Path:

@@ -18,6 +18,7 @@ from catalog_pipeline.db.second_source import ROUTER_SLUG
 from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
 from catalog_pipeline.pipeline import prefetch
 from catalog_pipeline.providers import adapter_for
+from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -44,6 +45,7 @@ def sync_providers(
     tags: dict[str, str] | None = None,
     log_level: str = "WARNING",
 ) -> list[ProviderOutcome]:
+    fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
     job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
@@ -51,8 +53,10 @@ def sync_providers(
     }
     outcomes: dict[str, ProviderOutcome] = {}
     runnable = []
+    never_archived = _never_archived(slugs, definitions) if from_archive else set()
     for slug in slugs:
-        reason = None if from_archive else adapter_for(slug).SPEC.missing_key_reason()
+        reason = "no archived model list yet" if slug in never_archived else None
+        reason = reason or (None if from_archive else adapter_for(slug).SPEC.missing_key_reason())
         if reason:
             outcomes[slug] = ProviderOutcome(slug, "skipped", f"skipped: {reason}")
         else:
@@ -66,7 +70,7 @@ def sync_providers(
                 run_config=run_config,
                 instance=instance,
                 partition_key=slug,
-                tags={"catalog/trigger": "cli", **(tags or {})},
+                tags={"catalog/trigger": "cli", **owner_tags(), **(tags or {})},
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)
@@ -79,13 +83,34 @@ def sync_providers(
     return [outcomes[slug] for slug in slugs]
 
 
+def _never_archived(slugs: list[str], definitions: dg.Definitions) -> set[str]:
+    from catalog_pipeline.db.archive import archived_slugs
+
+    # build_resources resolves the resource's EnvVar fields exactly as a run would.
+    with dg.build_resources({"catalog_db": definitions.resources["catalog_db"]}) as resources:
+        with resources.catalog_db.engine().connect() as conn:
+            return set(slugs) - archived_slugs(conn)
+
+
 def _outcome(slug: str, result: dg.ExecuteInProcessResult) -> ProviderOutcome:
     if not result.success:
         return ProviderOutcome(slug, "failed", failure_message(result), run_id=result.run_id)
+    if not result.asset_materializations_for_node("model_catalog"):
+        return ProviderOutcome(slug, "skipped", skipped_reason(result) or "skipped", run_id=result.run_id)
     (event,) = result.asset_materializations_for_node("model_catalog")
     metadata = {key: value.value for key, value in event.metadata.items()}
     counts = {k: metadata[k] for k in ("fetched", "transformed", "skipped", *DIFF_COUNT_KEYS) if k in metadata}
     return ProviderOutcome(slug, "ok", metadata["message"], run_id=result.run_id, counts=counts, diff=metadata.get("diff"))
+
+
+def skipped_reason(result: dg.ExecuteInProcessResult) -> str | None:
+    """Why a run that succeeded synced nothing, as raw_models recorded it (None if it did not)."""
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_OBSERVATION":
+            reason = event.asset_observation_data.asset_observation.metadata.get("skipped_reason")
+            if reason is not None:
+                return reason.value
+    return None
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:

@@ -19,6 +19,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (timeouts)
     drop_after: int | None = None  # close the socket after this many body bytes (reset mid-body)
+    hold: threading.Event | None = None  # answer only once the test sets it (a provider mid-answer)
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -65,6 +66,8 @@ class FixtureServer:
                 reply = server._next_reply(parts.path)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hold is not None:
+                    reply.hold.wait(timeout=300)
                 body = reply.encoded()
                 try:
                     self.send_response(reply.status)

@@ -48,10 +48,11 @@ def processes_with_env(marker: str) -> list[int]:
 
 
 class ServerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None, log_level: str = "warning") -> None:
         self.env = env
         self.port = port or free_port()
         self.log_path = log_path
+        self.log_level = log_level
         self.marker = f"DAGSTER_HOME={env['DAGSTER_HOME']}"
         self.process: subprocess.Popen | None = None
         self._log = None
@@ -63,7 +64,7 @@ class ServerProcess:
     def start(self, key: str) -> "ServerProcess":
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [*command(), "--port", str(self.port), "--log-level", "warning"],
+            [*command(), "--port", str(self.port), "--log-level", self.log_level],
             env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )

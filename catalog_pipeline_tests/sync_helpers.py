@@ -5,9 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
+from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
-from catalog_pipeline.sync import failure_message  # noqa: F401 - re-exported for the tests
+from catalog_pipeline.sync import failure_message, skipped_reason  # noqa: F401 - re-exported for the tests
 
 CATALOG_DEFS = [raw_models, normalized_models, model_catalog, prices_are_plausible, model_ids_and_limits_are_valid]
 
@@ -24,7 +25,7 @@ def materialize_provider(
     return dg.materialize(
         CATALOG_DEFS,
         partition_key=slug,
-        resources={"catalog_db": CatalogDatabase(url=database_url), "provider_apis": apis},
+        resources={"catalog_db": CatalogDatabase(url=database_url), "provider_apis": apis, IO_MANAGER_KEY: catalog_handoff},
         run_config=dg.RunConfig(ops={"model_catalog": {"config": {"dry_run": dry_run, "force": force}}}),
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

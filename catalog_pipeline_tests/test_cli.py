@@ -122,33 +122,3 @@ def test_dagster_cli_materializes_one_partition(provider_env, sqlite_url):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(models_by_id(sqlite_url, "openrouter")) == 5
-
-
-def test_production_instance_on_postgres(provider_env, postgres_admin_url, sqlite_url, tmp_path, monkeypatch):
-    """The repo's dagster.yaml, used as documented, keeps run history in PostgreSQL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    home = tmp_path / "dagster_pg_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    admin = make_url(postgres_admin_url)
-    db_name = f"dagster_test_{os.getpid()}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        serve_spine(provider_env)
-        env = {
-            "DAGSTER_HOME": str(home), "DAGSTER_PG_USERNAME": admin.username or "postgres",
-            "DAGSTER_PG_PASSWORD": admin.password or "", "DAGSTER_PG_HOST": admin.host or "127.0.0.1",
-            "DAGSTER_PG_DB": db_name, "DAGSTER_PG_PORT": str(admin.port or 5432),
-        }
-        done = sync_models("--providers", "openrouter", "deepinfra", database_url=sqlite_url, extra_env=env)
-        assert done.returncode == 0, done.stdout + done.stderr
-        with psycopg.connect(admin.set(database=db_name).render_as_string(hide_password=False).replace("+psycopg", "")) as conn:
-            (runs,) = conn.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'").fetchone()
-        assert runs == 3  # one per provider, then catalog_cross_provider once
-    finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')

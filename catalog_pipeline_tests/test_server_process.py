@@ -1,6 +1,7 @@
 """A real `catalog-server` process (webserver, admin API, dagster-daemon) on a free loopback port,
-with every provider pointed at a local fixture server. One server for the module: the tests run
-in file order and the last one stops it and checks nothing was left behind."""
+with every provider pointed at a local fixture server. One server for the module; each test makes
+the syncs it reads and waits for the runs it starts, so the tests pass in any order. The shutdown
+test starts a server of its own."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import base64
 import copy
 import json
 import os
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -18,7 +23,7 @@ import pytest
 
 from catalog_pipeline.providers import ADAPTERS
 
-from .http_server import FixtureServer, json_reply
+from .http_server import FixtureServer, Reply, json_reply
 from .server_process import ServerProcess
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,8 +31,8 @@ KEY = "proc-admin-key-0123456789-abcdefgh"
 PROVIDER_KEYS = {"DEEPINFRA_API_KEY": "di-secret-key-0123456789", "GROQ_API_KEY": "gsk-secret-key-0123456789"}
 SECRETS = [KEY, *PROVIDER_KEYS.values()]
 AUTH = {"Authorization": f"Bearer {KEY}"}
-
-seen_responses: list[str] = []
+SYNCED_ALONE = "cerebras"  # synced only by the status test
+KILLED = "chutes"  # synced only by the killed-sync test (and dry runs of /all)
 
 
 def fixture(name: str):
@@ -44,19 +49,23 @@ def deepinfra_changed() -> dict:
     return payload
 
 
+def serve_fixtures(server: FixtureServer) -> None:
+    server.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
+    server.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
+    server.route(f"/{SYNCED_ALONE}/models", json_reply(fixture(f"{SYNCED_ALONE}_models.json")))
+    server.route(f"/{KILLED}/models", json_reply(fixture(f"{KILLED}_models.json")))
+    # A provider that echoes the caller's key in its error body.
+    server.route("/groq/models", json_reply({"error": f"invalid api key {PROVIDER_KEYS['GROQ_API_KEY']}"}, status=401))
+
+
 @pytest.fixture(scope="module")
 def fixtures_http():
     with FixtureServer() as server:
-        server.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
-        server.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
-        # A provider that echoes the caller's key in its error body.
-        server.route("/groq/models", json_reply({"error": f"invalid api key {PROVIDER_KEYS['GROQ_API_KEY']}"}, status=401))
+        serve_fixtures(server)
         yield server
 
 
-@pytest.fixture(scope="module")
-def server(fixtures_http: FixtureServer, tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("catalog_server")
+def start_server(fixtures_http: FixtureServer, tmp: Path, log_level: str = "warning") -> ServerProcess:
     env = {
         name: value for name, value in os.environ.items()
         if not name.endswith(("_API_KEY", "_BASE_URL")) and name not in ("DAGSTER_HOME", "CATALOG_DATABASE_URL")
@@ -65,15 +74,22 @@ def server(fixtures_http: FixtureServer, tmp_path_factory: pytest.TempPathFactor
         env[module.SPEC.base_url_env_var] = f"{fixtures_http.url}/{slug}"
     env.update(PROVIDER_KEYS)
     env.update(ADMIN_API_KEY=KEY, DAGSTER_HOME=str(tmp / "dagster_home"), CATALOG_DATABASE_URL=f"sqlite:///{tmp / 'catalog.db'}")
-    process = ServerProcess(env, tmp / "server.log").start(KEY)
+    process = ServerProcess(env, tmp / "server.log", log_level=log_level).start(KEY)
     process.database = tmp / "catalog.db"
+    process.responses = []  # every answer this server gave the tests, headers included
+    return process
+
+
+@pytest.fixture(scope="module")
+def server(fixtures_http: FixtureServer, tmp_path_factory: pytest.TempPathFactory):
+    process = start_server(fixtures_http, tmp_path_factory.mktemp("catalog_server"))
     yield process
     process.stop()
 
 
 def call(server: ServerProcess, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> httpx.Response:
     response = httpx.request(method, server.url + path, headers=headers or {}, timeout=120, **kwargs)
-    seen_responses.append("\n".join([response.text, *(f"{k}: {v}" for k, v in response.headers.items())]))
+    server.responses.append("\n".join([response.text, *(f"{k}: {v}" for k, v in response.headers.items())]))
     return response
 
 
@@ -161,6 +177,7 @@ def catalog_snapshot(database: Path) -> tuple[list, list]:
 
 
 def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerProcess, fixtures_http: FixtureServer):
+    fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
     synced = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=false", AUTH)
     assert synced.status_code == 200, synced.text
     body = synced.json()
@@ -173,10 +190,13 @@ def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerP
 
     changed = deepinfra_changed()
     fixtures_http.route("/deepinfra/models", json_reply({"object": "list", "data": changed["data"]}))
-    before = catalog_snapshot(server.database)
-    dry = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=true", AUTH)
-    assert dry.status_code == 200, dry.text
-    assert catalog_snapshot(server.database) == before
+    try:
+        before = catalog_snapshot(server.database)
+        dry = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=true", AUTH)
+        assert dry.status_code == 200, dry.text
+        assert catalog_snapshot(server.database) == before
+    finally:
+        fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
     details = dry.json()["details"]
     assert details["dry_run"] is True and details["models_synced"] == 0
     diff = details["diff"]
@@ -184,17 +204,27 @@ def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerP
     assert diff["deactivated"] == [changed["gone"]]
     assert list(diff["updated"]) == ["acme/Chat-70B-Instruct"]
     assert "pricing_prompt" in diff["updated"]["acme/Chat-70B-Instruct"]
+    status = call(server, "GET", "/admin/model-sync/status", AUTH).json()
+    last = next(p for p in status["providers"] if p["provider"] == "deepinfra")["last_run"]
+    assert last["status"] == "SUCCESS" and last["dry_run"] is True
+    assert last["counts"]["added"] == 1 and last["counts"]["deactivated"] == 1
+
+
+def graphql(server: ServerProcess, query: str, **variables) -> dict:
+    response = call(server, "POST", "/graphql", AUTH, json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
 
 
 def runs_of(server: ServerProcess, provider: str) -> list[dict]:
     query = """query Runs($filter: RunsFilter) { runsOrError(filter: $filter) {
         ... on Runs { results { runId status tags { key value } } } } }"""
-    variables = {"filter": {"tags": [{"key": "dagster/partition", "value": provider}]}}
-    response = call(server, "POST", "/graphql", AUTH, json={"query": query, "variables": variables})
-    return response.json()["data"]["runsOrError"]["results"]
+    data = graphql(server, query, filter={"tags": [{"key": "dagster/partition", "value": provider}]})
+    return data["runsOrError"]["results"]
 
 
 def test_two_simultaneous_syncs_of_one_provider_give_one_run_and_one_409(server: ServerProcess):
+    before = {run["runId"] for run in runs_of(server, "openrouter")}
     answers: list[httpx.Response] = []
     start = threading.Barrier(2)
 
@@ -210,7 +240,7 @@ def test_two_simultaneous_syncs_of_one_provider_give_one_run_and_one_409(server:
     assert sorted(answer.status_code for answer in answers) == [200, 409]
     conflict = next(answer for answer in answers if answer.status_code == 409).json()
     assert conflict["success"] is False and "already" in conflict["message"]
-    (run,) = runs_of(server, "openrouter")  # visible in the UI's run history, tagged
+    (run,) = [run for run in runs_of(server, "openrouter") if run["runId"] not in before]  # in the UI's run history
     tags = {tag["key"]: tag["value"] for tag in run["tags"]}
     assert run["status"] == "SUCCESS"
     assert tags["catalog/trigger"] == "admin-api" and tags["catalog/endpoint"] == "provider"
@@ -231,47 +261,137 @@ def test_a_provider_without_its_key_is_skipped(server: ServerProcess):
 
 
 def test_providers_and_status_report_the_catalog(server: ServerProcess):
+    synced = call(server, "POST", f"/admin/model-sync/provider/{SYNCED_ALONE}", AUTH)
+    assert synced.status_code == 200, synced.text
+    count = synced.json()["details"]["models_synced"]
+    assert count > 0
+    assert call(server, "POST", "/admin/model-sync/provider/groq", AUTH).status_code == 500
+
     providers = {p["slug"]: p for p in call(server, "GET", "/admin/model-sync/providers", AUTH).json()["providers"]}
     assert set(providers) == set(ADAPTERS)
     assert providers["deepinfra"]["api_key_set"] is True and providers["fireworks"]["api_key_set"] is False
-    assert providers["deepinfra"]["active_model_count"] == 5 and providers["deepinfra"]["last_synced_at"]
+    listed = providers[SYNCED_ALONE]
+    assert listed["model_count"] == count and 0 < listed["active_model_count"] <= count and listed["last_synced_at"]
 
     status = call(server, "GET", "/admin/model-sync/status", AUTH).json()
     entries = {p["provider"]: p for p in status["providers"]}
-    last = entries["deepinfra"]["last_run"]
-    assert last["status"] == "SUCCESS" and last["dry_run"] is True
-    assert last["counts"]["added"] == 1 and last["counts"]["deactivated"] == 1
+    last = entries[SYNCED_ALONE]["last_run"]
+    assert last["status"] == "SUCCESS" and last["dry_run"] is False and last["trigger"] == "admin-api"
+    assert last["counts"]["models_synced"] == count
     assert last["started_at"] and last["ended_at"] and last["duration_seconds"] >= 0
-    assert entries["deepinfra"]["stale"] is False and "fireworks" in status["stale_providers"]
+    assert entries[SYNCED_ALONE]["stale"] is False and "fireworks" in status["stale_providers"]
     assert entries["groq"]["last_run"]["status"] == "FAILURE"
     assert entries["groq"]["last_run"]["error"].startswith("groq: HTTP 401")
-    assert status["catalog"]["providers"]["deepinfra"] == {"models": 5, "active_models": 5}
+    assert status["catalog"]["providers"][SYNCED_ALONE] == {"models": count, "active_models": listed["active_model_count"]}
     assert status["catalog"]["models"] == sum(p["models"] for p in status["catalog"]["providers"].values())
 
 
 def test_all_launches_one_run_per_provider_with_a_key(server: ServerProcess):
-    response = call(server, "POST", "/admin/model-sync/all?dry_run=true&wait=false", AUTH)
-    assert response.status_code == 202
+    response = call(server, "POST", "/admin/model-sync/all?dry_run=true&wait=true", AUTH)
+    assert response.status_code == 200, response.text
     entries = {entry["provider"]: entry for entry in response.json()["details"]["providers"]}
     assert set(entries) == set(ADAPTERS)
     for slug, module in ADAPTERS.items():
         if module.SPEC.key_required and module.SPEC.api_key_env_var not in PROVIDER_KEYS:
             assert entries[slug]["status"] == "skipped", slug
         else:
-            assert entries[slug]["status"] == "queued" and entries[slug]["run_id"], slug
-    run_ids = {entry["run_id"] for entry in entries.values() if entry["status"] == "queued"}
-    assert len(run_ids) == sum(1 for entry in entries.values() if entry["status"] == "queued")
+            assert entries[slug]["status"] in ("succeeded", "failed") and entries[slug]["run_id"], slug
+    assert entries["openrouter"]["status"] == "succeeded" and entries["groq"]["status"] == "failed"
+    run_ids = [entry["run_id"] for entry in entries.values() if "run_id" in entry]
+    assert len(set(run_ids)) == len(run_ids)
 
 
-def test_no_secret_in_any_answer_or_log_and_nothing_left_running(server: ServerProcess):
-    assert seen_responses
-    for text in seen_responses:
+def test_the_ui_serves_the_code_location_and_the_daemon_monitors_runs(server: ServerProcess):
+    repositories = graphql(server, "{ repositoriesOrError { ... on RepositoryConnection { nodes { location { name } jobs { name } } } } }")
+    (repository,) = repositories["repositoriesOrError"]["nodes"]
+    assert repository["location"]["name"] == "catalog_pipeline"
+    assert {"catalog_sync", "catalog_replay"} <= {job["name"] for job in repository["jobs"]}
+    health = graphql(server, "{ instance { daemonHealth { allDaemonStatuses { daemonType required } } } }")
+    required = {d["daemonType"] for d in health["instance"]["daemonHealth"]["allDaemonStatuses"] if d["required"]}
+    assert {"QUEUED_RUN_COORDINATOR", "SCHEDULER", "MONITORING"} <= required  # run monitoring is on
+
+
+def wait_for(condition, timeout: float = 120.0, what: str = "condition"):
+    """Poll `condition` until it returns something truthy (a process outside the test decides when)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def run_failure_message(server: ServerProcess, run_id: str) -> str:
+    query = """query Logs($runId: ID!) { logsForRun(runId: $runId) { ... on EventConnection {
+        events { __typename ... on MessageEvent { message } } } } }"""
+    events = graphql(server, query, runId=run_id)["logsForRun"]["events"]
+    return " ".join(event["message"] for event in events if event["__typename"] == "RunFailureEvent")
+
+
+def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, fixtures_http: FixtureServer, tmp_path: Path):
+    released = threading.Event()
+    fixtures_http.route(f"/held/{KILLED}/models", Reply(status=200, body=fixture(f"{KILLED}_models.json"),
+                                                         headers={"Content-Type": "application/json"}, hold=released))
+    env = {name: value for name, value in server.env.items() if name != "ADMIN_API_KEY"}
+    env[ADAPTERS[KILLED].SPEC.base_url_env_var] = f"{fixtures_http.url}/held/{KILLED}"
+    log = open(tmp_path / "sync-models.log", "wb")
+    sync = subprocess.Popen([sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", KILLED],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        def started_by_sync():
+            for run in runs_of(server, KILLED):
+                tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+                if tags.get("catalog/pid") == str(sync.pid) and run["status"] == "STARTED":
+                    return run["runId"]
+            assert sync.poll() is None, (tmp_path / "sync-models.log").read_text()
+            return None
+
+        dead_run = wait_for(started_by_sync, what=f"sync-models (pid {sync.pid}) to start its run")
+        sync.send_signal(signal.SIGKILL)
+        sync.wait(timeout=30)
+    finally:
+        released.set()
+        if sync.poll() is None:
+            sync.kill()
+            sync.wait()
+        log.close()
+
+    response = call(server, "POST", f"/admin/model-sync/provider/{KILLED}", AUTH)
+    assert response.status_code == 200, response.text  # not 409: the dead run no longer holds the provider
+    assert response.json()["details"]["run_id"] != dead_run
+    (dead,) = [run for run in runs_of(server, KILLED) if run["runId"] == dead_run]
+    assert dead["status"] == "FAILURE"
+    message = run_failure_message(server, dead_run)
+    assert f"pid {sync.pid}" in message and "gone" in message, message
+
+
+def test_a_key_in_the_query_string_is_refused_and_never_logged_and_shutdown_is_clean(
+    fixtures_http: FixtureServer, tmp_path: Path
+):
+    own = start_server(fixtures_http, tmp_path, log_level="info")
+    try:
+        for path in ("/admin/model-sync/status", "/runs"):
+            refused = call(own, "GET", f"{path}?api_key={KEY}&key={KEY}&token={KEY}")
+            assert refused.status_code == 401
+        assert call(own, "GET", "/admin/model-sync/status?stale_after_hours=1e308", AUTH).status_code == 400
+        assert call(own, "POST", "/admin/model-sync/provider/groq?dry_run=", AUTH).status_code == 400
+        echoed = call(own, "POST", "/admin/model-sync/provider/groq", AUTH)  # the provider echoes its key
+        assert echoed.status_code == 500
+    finally:
+        leftovers = own.stop()
+    assert leftovers == [], f"processes left running: {leftovers}"
+    assert own.process.returncode == 0, own.log()[-2000:]
+    log = own.log()
+    assert "stopped dagster-daemon" in log
+    assert '"GET /admin/model-sync/status" 401' in log and '"GET /runs" 401' in log  # the access log is on
+    assert '"POST /admin/model-sync/provider/groq" 400' in log
+    assert "api_key=" not in log and "stale_after_hours=" not in log and "dry_run=" not in log
+    for text in [log, *own.responses]:
         for secret in SECRETS:
             assert secret not in text
-    leftovers = server.stop()
-    assert leftovers == [], f"processes left running: {leftovers}"
-    assert server.process.returncode == 0, server.log()[-2000:]
-    log = server.log()
-    assert "stopped dagster-daemon" in log
-    for secret in SECRETS:
-        assert secret not in log
+    assert runs_in(own.env["DAGSTER_HOME"]) == 1  # the 400s launched nothing
+
+
+def runs_in(dagster_home: str) -> int:
+    with sqlite3.connect(Path(dagster_home) / "history" / "runs.db") as conn:
+        return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]

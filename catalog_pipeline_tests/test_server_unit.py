@@ -1,21 +1,18 @@
 """catalog-server in process: auth on every route (Starlette TestClient), the sync rules with a
-fake run backend, and the small pieces (key validation, redaction, OpenAPI, daemon cleanup)."""
+fake run backend, and the small pieces (key validation, redaction, daemon cleanup). Strict query
+input, the OpenAPI document and /admin/docs: test_server_api.py."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import pytest
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2 and says so at import; httpx works
     warnings.simplefilter("ignore")
@@ -23,88 +20,16 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2 and says so at i
 from starlette.websockets import WebSocketDisconnect
 
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
-from catalog_pipeline.server.app import create_admin_app, create_server_app
 from catalog_pipeline.server.auth import AdminKeyError, validate_admin_key
 from catalog_pipeline.server.daemon import DaemonProcess
 from catalog_pipeline.instance import prepare_dagster_home
-from catalog_pipeline.server.openapi import openapi_document
-from catalog_pipeline.server.runs import RunSummary
-from catalog_pipeline.server.secrets import Redactor, provider_keys
+from catalog_pipeline.server.secrets import Redactor
+from catalog_pipeline.server.status import SNAPSHOT_TTL_SECONDS
 from catalog_pipeline.server.syncs import SyncService
 
-KEY = "unit-admin-key-0123456789abcdefXYZ"
-PROVIDER_KEY = "sk-provider-secret-0123456789"
+from .server_fakes import KEY, PROVIDER_KEY, SUCCESS_METADATA, FakeClock, FakeRuns
+from .server_fakes import client, clock, env, runs  # noqa: F401 - fixtures
 
-SUCCESS_METADATA = {
-    "message": "Synced 3 models from openrouter. Fetched: 4, Transformed: 3, Skipped: 1",
-    "provider_id": 7, "dry_run": False, "fetched": 4, "transformed": 3, "skipped": 1,
-    "added": 1, "updated": 1, "reactivated": 0, "deactivated": 1, "unchanged": 1,
-    "diff": {"added": ["a/new"], "updated": {"a/old": {"pricing_prompt": ["0.1", "0.2"]}}, "reactivated": [], "deactivated": ["a/gone"]},
-}
-
-
-class FakeRuns:
-    """Stands in for DagsterRuns: launches are recorded, each launched run stays active."""
-
-    def __init__(self) -> None:
-        self.launched: list[tuple[str, bool, dict[str, str]]] = []
-        self.active: dict[str, str] = {}
-        self.outcomes: dict[str, RunSummary] = {}
-        self.launch_delay = 0.0
-        self.fail: dict[str, str] = {}  # provider -> error message of its (failed) run
-
-    async def launch(self, provider: str, *, dry_run: bool, tags: dict[str, str]) -> str:
-        await asyncio.sleep(self.launch_delay)
-        run_id = f"run-{len(self.launched) + 1}-{provider}"
-        self.launched.append((provider, dry_run, tags))
-        self.active[provider] = run_id
-        if provider in self.fail:
-            summary = RunSummary(run_id, provider, "FAILURE", error=self.fail[provider])
-        else:
-            metadata = {**SUCCESS_METADATA, "dry_run": dry_run,
-                        "message": SUCCESS_METADATA["message"].replace("openrouter", provider)}
-            summary = RunSummary(run_id, provider, "SUCCESS", started_at=100.0, ended_at=101.5, metadata=metadata)
-        self.outcomes[run_id] = summary
-        return run_id
-
-    def active_run_id(self, provider: str) -> str | None:
-        return self.active.get(provider)
-
-    def last_run(self, provider: str) -> RunSummary | None:
-        runs = [s for s in self.outcomes.values() if s.provider == provider]
-        return runs[-1] if runs else None
-
-    async def wait(self, run_id: str, *, timeout: float) -> RunSummary | None:
-        return self.outcomes.get(run_id)
-
-
-async def fake_ui(scope, receive, send):
-    if scope["type"] == "websocket":
-        await receive()
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.close", "code": 1000})
-        return
-    await PlainTextResponse("dagster ui")(scope, receive, send)
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, sqlite_url: str):
-    for module in ADAPTERS.values():
-        monkeypatch.delenv(module.SPEC.api_key_env_var, raising=False)
-    monkeypatch.setenv("OPENROUTER_API_KEY", PROVIDER_KEY)
-    monkeypatch.setenv("CATALOG_DATABASE_URL", sqlite_url)
-
-
-@pytest.fixture
-def runs(env) -> FakeRuns:
-    return FakeRuns()
-
-
-@pytest.fixture
-def client(runs: FakeRuns):
-    app = create_server_app(KEY, SyncService(runs), fake_ui, Redactor([KEY, *provider_keys()]))
-    with TestClient(app, base_url="http://127.0.0.1") as test_client:
-        yield test_client
 
 
 ADMIN_ROUTES = [
@@ -113,6 +38,7 @@ ADMIN_ROUTES = [
     ("POST", "/admin/model-sync/all?wait=false"),
     ("GET", "/admin/model-sync/status"),
     ("GET", "/admin/openapi.json"),
+    ("GET", "/admin/docs"),
 ]
 UI_ROUTES = [("GET", "/"), ("GET", "/runs"), ("POST", "/graphql")]
 
@@ -313,15 +239,6 @@ def test_status_reports_last_runs_totals_and_staleness(client: TestClient):
     assert client.get("/admin/model-sync/status?stale_after_hours=-1", headers=headers).status_code == 400
 
 
-def test_openapi_documents_exactly_the_admin_routes(runs: FakeRuns):
-    document = openapi_document("test")
-    app = create_admin_app(SyncService(runs))
-    routes = {route.path: {m.lower() for m in route.methods if m != "HEAD"} for route in app.routes if isinstance(route, Route)}
-    assert {path: set(ops) for path, ops in document["paths"].items()} == routes
-    assert document["components"]["securitySchemes"]["adminKey"]["scheme"] == "bearer"
-    json.dumps(document)
-
-
 @pytest.mark.parametrize("key,reason", [
     (None, "is not set"), ("", "is not set"), ("a" * 15, "at least 16"), ("a" * 15 + " ", "without spaces"),
 ])
@@ -364,21 +281,28 @@ def test_default_instance_config_is_written_once_and_loads(tmp_path: Path, monke
         assert instance.run_coordinator.__class__.__name__ == "QueuedRunCoordinator"
 
 
-def test_internal_dagster_imports_still_resolve():
-    from catalog_pipeline.server import dagster_internals
-
-    assert callable(dagster_internals.dagster_ui_app)
-    assert dagster_internals.daemon_command(Path("w.yaml"))[1:4] == ["-m", "dagster._daemon", "run"]
-
-
 def test_daemon_process_leaves_no_process_behind():
-    script = "import subprocess, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
-    with DaemonProcess([sys.executable, "-c", script]) as daemon:
+    # A grandchild that ignores SIGTERM (as a stuck run worker might) reports its pid once it
+    # runs, so the test never races its start.
+    grandchild_code = ("import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                       "print(os.getpid(), flush=True); time.sleep(60)")
+    script = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {grandchild_code!r}]); time.sleep(60)"
+    with DaemonProcess([sys.executable, "-c", script], stdout=subprocess.PIPE) as daemon:
         group = daemon.process.pid
-        time.sleep(0.5)
+        grandchild = int(daemon.process.stdout.readline())
+        os.kill(grandchild, 0)  # running now
     assert daemon.process.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
+    assert not _running(grandchild)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a killed process its new parent has not reaped yet is gone
 
 
 def test_unknown_admin_paths_and_methods_answer_json(client: TestClient):
@@ -390,7 +314,7 @@ def test_unknown_admin_paths_and_methods_answer_json(client: TestClient):
     assert client.get("/admin/model-sync/nothing-here", headers={"Authorization": basic(KEY)}).status_code == 401
 
 
-def test_status_lists_held_price_changes_until_accepted(client: TestClient, sqlite_url: str):
+def test_status_lists_held_price_changes_until_accepted(client: TestClient, clock: FakeClock, sqlite_url: str):
     from decimal import Decimal
 
     from catalog_pipeline.db.engine import catalog_engine
@@ -409,5 +333,6 @@ def test_status_lists_held_price_changes_until_accepted(client: TestClient, sqli
     (held,) = entry["pending_price_changes"]
     assert (held["model"], held["field"], held["kept"], held["pending"]) == ("a/model", "pricing_prompt", "0.000001", "0.001")
     accept_pending(engine, "openrouter")
+    clock.advance(SNAPSHOT_TTL_SECONDS)  # outside the server: seen once the snapshot expires
     body = client.get("/admin/model-sync/status", headers=headers).json()
     assert body["providers_with_pending_price_changes"] == []

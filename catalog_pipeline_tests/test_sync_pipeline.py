@@ -6,12 +6,13 @@ import copy
 import json
 from decimal import Decimal
 
+import dagster as dg
 import pytest
 
 from .catalog_snapshot import catalog_state, models_by_id
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
-from .sync_helpers import catalog_metadata, failure_message, materialize_provider
+from .sync_helpers import catalog_metadata, failure_message, materialize_provider, skipped_reason
 
 
 def openrouter_payload() -> dict:
@@ -161,10 +162,15 @@ def test_bad_entries_are_skipped_with_reasons_and_the_rest_load(provider_env, ca
 
 
 def test_missing_required_key_is_reported_skipped(provider_env, catalog_url, monkeypatch):
+    """Not configured is not broken: the run succeeds, its steps skip, the reason is on the run."""
     monkeypatch.delenv("GROQ_API_KEY")
-    result = materialize_provider("groq", catalog_url)
-    assert not result.success
-    assert failure_message(result) == "skipped: GROQ_API_KEY is not set"
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_provider("groq", catalog_url, instance=instance)
+    assert result.success
+    assert skipped_reason(result) == "skipped: GROQ_API_KEY is not set"
+    assert {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"} >= {"normalized_models", "model_catalog"}
+    assert result.asset_materializations_for_node("model_catalog") == []
+    assert instance.get_run_by_id(result.run_id).tags["catalog/skipped"] == "skipped: GROQ_API_KEY is not set"
     assert provider_env.hits("/groq/models") == 0
     assert catalog_state(catalog_url)["models"] == []
 

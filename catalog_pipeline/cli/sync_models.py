@@ -7,7 +7,7 @@ import os
 import sys
 
 from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR
-from catalog_pipeline.instance import prepare_dagster_home
+from catalog_pipeline.instance import open_instance, prepare_dagster_home
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
 
 
@@ -66,8 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
     # Dagster is imported only now: --help and --list-providers stay instant.
-    import dagster as dg
-
     from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine
     from catalog_pipeline.definitions import defs
     from catalog_pipeline.sync import sync_providers
@@ -89,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return accept_pending_changes(args.accept_pending)
 
     slugs = args.providers or PROVIDER_SLUGS
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
             slugs,
             instance=instance,

@@ -91,3 +91,8 @@ def latest_archive(conn: Connection, slug: str) -> ArchivedList | None:
         byte_size=row["byte_size"],
         pages=pages,
     )
+
+
+def archived_slugs(conn: Connection) -> set[str]:
+    """Providers with at least one archived list."""
+    return set(conn.execute(select(raw_model_lists.c.provider_slug).distinct()).scalars())

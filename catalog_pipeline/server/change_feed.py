@@ -61,39 +61,3 @@ def _whole(name: str, text: str, low: int, high: int) -> int:
     if not text.isdigit() or not low <= int(text) <= high:
         raise ValueError(f"{name} must be a whole number from {low} to {high}; got {text[:40]!r}")
     return int(text)
-
-
-OPENAPI_PATH = {"get": {
-    "operationId": "listChanges",
-    "summary": "The change feed, newest first: added, delisted, relisted, changed (per field), price_held, price_accepted.",
-    "parameters": [
-        {"name": "since", "in": "query", "required": False, "description": "Only changes at or after this time (ISO 8601; UTC if no zone).",
-         "schema": {"type": "string", "format": "date-time"}},
-        {"name": "provider", "in": "query", "required": False, "description": "Only this provider (slug).", "schema": {"type": "string"}},
-        {"name": "kind", "in": "query", "required": False, "schema": {"type": "string", "enum": list(KINDS)}},
-        {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-        {"name": "cursor", "in": "query", "required": False, "description": "next_cursor of the previous page.",
-         "schema": {"type": "string"}},
-    ],
-    "responses": {
-        "200": {"description": "One page of changes", "content": {"application/json": {"schema": {
-            "type": "object",
-            "required": ["changes", "next_cursor"],
-            "properties": {
-                "changes": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "integer", "description": "Grows with every change; the same change keeps its id"},
-                    "provider": {"type": "string"}, "provider_model_id": {"type": "string"},
-                    "kind": {"type": "string", "enum": list(KINDS)},
-                    "field": {"type": ["string", "null"]}, "old_value": {}, "new_value": {},
-                    "run_id": {"type": ["string", "null"]}, "changed_at": {"type": "string", "format": "date-time"},
-                }}},
-                "next_cursor": {"type": ["string", "null"], "description": "Pass as cursor for the next (older) page; null on the last"},
-            },
-        }}}},
-        "400": {"description": "A query parameter is unknown, repeated, empty or out of range; it is named.",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
-        "401": {"description": "Missing or wrong key (`WWW-Authenticate: Bearer`).",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
-    },
-}}

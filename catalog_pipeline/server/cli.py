@@ -4,6 +4,7 @@ executes queued runs and schedules, stopped together on SIGTERM / Ctrl-C."""
 from __future__ import annotations
 
 import argparse
+import copy
 import ipaddress
 import os
 import signal
@@ -95,22 +96,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace, admin_key: str, sock: socket.socket) -> int:
     # Heavy imports after the checks, so a refusal is instant.
-    import dagster as dg
     import uvicorn
 
+    from .access_log import ACCESS_LOGGER
+    from .admin_api import with_json_forms
     from .app import create_server_app
     from .daemon import DaemonProcess
     from .dagster_internals import daemon_command, dagster_ui_app
-    from catalog_pipeline.instance import prepare_dagster_home, write_workspace_file
+    from catalog_pipeline.instance import open_instance, write_workspace_file
     from .runs import DagsterRuns
     from .secrets import Redactor, provider_keys
     from .syncs import SyncService
 
-    home = prepare_dagster_home(say=_say)
     with ExitStack() as stack:
         stack.callback(sock.close)
+        instance = stack.enter_context(open_instance(say=_say))
+        home = Path(instance.root_directory)
         workspace = write_workspace_file(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="catalog-server-"))))
-        instance = stack.enter_context(dg.DagsterInstance.get())
         if args.no_daemon:
             _say("not starting dagster-daemon (--no-daemon): queued runs wait for a daemon on this DAGSTER_HOME")
         else:
@@ -119,8 +121,14 @@ def _serve(args: argparse.Namespace, admin_key: str, sock: socket.socket) -> int
             stack.callback(_say, "stopped dagster-daemon")
         ui_app = stack.enter_context(dagster_ui_app(instance, workspace))
         runs = DagsterRuns(instance, ui_app)
-        app = create_server_app(admin_key, SyncService(runs), ui_app, Redactor([admin_key, *provider_keys()]))
-        server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5, lifespan="on"))
+        redact = Redactor(with_json_forms([admin_key, *provider_keys()]))
+        app = create_server_app(admin_key, SyncService(runs), ui_app, redact)
+        # uvicorn's access log prints query strings; ours (AccessLog) prints the path only.
+        log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+        log_config["loggers"][ACCESS_LOGGER] = {"handlers": ["default"], "level": args.log_level.upper(), "propagate": False}
+        server = uvicorn.Server(uvicorn.Config(
+            app, log_level=args.log_level, log_config=log_config, access_log=False, timeout_graceful_shutdown=5, lifespan="on",
+        ))
         host = f"[{args.host}]" if ":" in args.host else args.host
         _say(f"admin API at http://{host}:{args.port}/admin/model-sync/..., Dagster UI at http://{host}:{args.port}/ "
              "(browser login: any user name, password = the admin key)")

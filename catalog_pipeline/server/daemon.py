@@ -17,14 +17,15 @@ class DaemonProcess:
     """Start `command` in its own process group; on exit, SIGTERM it (dagster-daemon treats it
     like Ctrl-C and shuts down its code server), then kill whatever is left of the group."""
 
-    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None, stdout: int | None = None) -> None:
         self._command = list(command)
         self._env = dict(env) if env is not None else None
+        self._stdout = stdout
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "DaemonProcess":
         self.process = subprocess.Popen(
-            self._command, env=self._env, start_new_session=True, stdin=subprocess.DEVNULL,
+            self._command, env=self._env, start_new_session=True, stdin=subprocess.DEVNULL, stdout=self._stdout,
             preexec_fn=_terminate_with_parent if sys.platform == "linux" else None,
         )
         return self
@@ -44,12 +45,11 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 pass
         # Run workers or a code server that outlived the daemon: no orphans.
-        deadline = time.monotonic() + 2.0
-        while _group_alive(group) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_for_group_exit(group, 2.0)
         _signal_group(group, signal.SIGKILL)
         if process.poll() is None:
             process.wait(timeout=5)
+        _wait_for_group_exit(group, 2.0)  # until the killed are reaped: stop() returns with none left
 
 
 def _terminate_with_parent() -> None:
@@ -66,6 +66,12 @@ def _signal_group(group: int, sig: signal.Signals) -> None:
         os.killpg(group, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _wait_for_group_exit(group: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while _group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _group_alive(group: int) -> bool:

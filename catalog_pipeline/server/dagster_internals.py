@@ -1,5 +1,5 @@
 """Every import of Dagster's internal (underscore) modules lives here, so a Dagster upgrade
-touches one file. Pinned to dagster 1.13.27; `test_server_unit.py` imports this module."""
+touches one file. Pinned to dagster 1.13.27; `test_server_process.py` exercises it through a real server."""
 
 from __future__ import annotations
 

@@ -9,9 +9,11 @@ UI's run list with their tags.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dagster as dg
@@ -19,10 +21,13 @@ import httpx
 from starlette.types import ASGIApp
 
 from catalog_pipeline.instance import CODE_LOCATION_NAME
+from catalog_pipeline.run_liveness import PARTITION_TAG, fail_dead_runs
 
 JOB_NAME = "catalog_sync"
 REPOSITORY_NAME = "__repository__"  # the implicit repository of a `Definitions` object
-PARTITION_TAG = "dagster/partition"
+KEPT_OUTCOMES = 1024  # finished runs' outcomes never change; this many are kept in memory
+# Runs are re-read this far back, so a writer whose clock lags ours (another host) is not missed.
+UPDATE_OVERLAP = timedelta(minutes=5)
 TRIGGER_TAG = "catalog/trigger"
 DRY_RUN_TAG = "catalog/dry_run"
 CATALOG_ASSET = dg.AssetKey("model_catalog")
@@ -87,6 +92,11 @@ class DagsterRuns:
         self.instance = instance
         self._ui_app = ui_app
         self._location_name = location_name
+        self._outcomes: OrderedDict[str, tuple[dict[str, Any], str | None]] = OrderedDict()
+        self._outcomes_guard = threading.Lock()  # requests read runs from several threads
+        self._newest: dict[str, Any] = {}  # provider -> RunRecord of its newest run
+        self._newest_read_at: datetime | None = None
+        self._newest_guard = threading.Lock()
 
     async def launch(self, provider: str, *, dry_run: bool, tags: dict[str, str]) -> str:
         variables = {
@@ -118,15 +128,33 @@ class DagsterRuns:
         raise LaunchError(f"{result.get('__typename')}: {'; '.join(reasons)}".rstrip(": "))
 
     def active_run_id(self, provider: str) -> str | None:
-        """A queued or running run of this provider (any job, any trigger), or None."""
+        """A queued or running run of this provider (any job, any trigger), or None. A started run
+        whose process is gone, or which is past the run deadline, is failed first and does not count."""
+        fail_dead_runs(self.instance, provider)
         records = self.instance.get_run_records(
             filters=dg.RunsFilter(statuses=IN_PROGRESS_STATUSES, tags={PARTITION_TAG: provider}), limit=1
         )
         return records[0].dagster_run.run_id if records else None
 
-    def last_run(self, provider: str) -> RunSummary | None:
-        records = self.instance.get_run_records(filters=dg.RunsFilter(tags={PARTITION_TAG: provider}), limit=1)
-        return self._summary(records[0]) if records else None
+    def last_runs(self, providers: list[str]) -> dict[str, RunSummary]:
+        """The newest run of each provider that has one. The first call reads each provider's newest
+        run; later calls read, in one query, only the runs created or updated since."""
+        with self._newest_guard:
+            read_at = datetime.now(timezone.utc)
+            if self._newest_read_at is None:
+                records = [record for provider in providers for record in self.instance.get_run_records(
+                    filters=dg.RunsFilter(tags={PARTITION_TAG: provider}), limit=1)]
+            else:
+                records = self.instance.get_run_records(filters=dg.RunsFilter(
+                    tags={PARTITION_TAG: providers}, updated_after=self._newest_read_at - UPDATE_OVERLAP))
+            for record in records:
+                provider = record.dagster_run.tags.get(PARTITION_TAG)
+                known = self._newest.get(provider)
+                if known is None or record.storage_id >= known.storage_id:
+                    self._newest[provider] = record
+            self._newest_read_at = read_at
+            newest = [self._newest[provider] for provider in providers if provider in self._newest]
+        return {record.dagster_run.tags[PARTITION_TAG]: self._summary(record) for record in newest}
 
     def summary(self, run_id: str) -> RunSummary | None:
         records = self.instance.get_run_records(filters=dg.RunsFilter(run_ids=[run_id]), limit=1)
@@ -152,8 +180,20 @@ class DagsterRuns:
             ended_at=record.end_time,
         )
         if summary.finished:
-            summary.metadata, summary.error = self._outcome(run.run_id)
+            summary.metadata, summary.error = self._finished_outcome(run.run_id)
         return summary
+
+    def _finished_outcome(self, run_id: str) -> tuple[dict[str, Any], str | None]:
+        with self._outcomes_guard:
+            if run_id in self._outcomes:
+                self._outcomes.move_to_end(run_id)
+                return self._outcomes[run_id]
+        outcome = self._outcome(run_id)
+        with self._outcomes_guard:
+            self._outcomes[run_id] = outcome
+            while len(self._outcomes) > KEPT_OUTCOMES:
+                self._outcomes.popitem(last=False)
+        return outcome
 
     def _outcome(self, run_id: str) -> tuple[dict[str, Any], str | None]:
         events = self.instance.get_records_for_run(

@@ -1,10 +1,18 @@
-"""What GET /providers and GET /status report: specs, catalog counts, last runs, staleness."""
+"""What GET /providers and GET /status report: specs, catalog counts, last runs, staleness.
+
+Both routes read one `CatalogSnapshot` (four queries in all, whatever the number of providers),
+shared for up to `SNAPSHOT_TTL_SECONDS` by every request that arrives meanwhile.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.price_holds import pending_changes
@@ -12,12 +20,15 @@ from catalog_pipeline.db.queries import get_expiring_models, get_providers
 from catalog_pipeline.pipeline.money import to_fixed_point
 from catalog_pipeline.providers import ADAPTERS
 
+from .offers import discrepancies_view
 from .runs import RunSummary, iso
 from .syncs import sync_counts
 
 EXPIRING_WITHIN_DAYS = 30
 STALE_AFTER_ENV_VAR = "CATALOG_STALE_AFTER_HOURS"
 DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
+MAX_STALE_AFTER_HOURS = 24.0 * 365 * 10
+SNAPSHOT_TTL_SECONDS = 2.0
 
 
 def default_stale_after_hours() -> float:
@@ -74,16 +85,54 @@ def list_providers(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return listed
 
 
-def catalog_status(
-    rows: dict[str, dict[str, Any]],
-    last_run: Callable[[str], RunSummary | None],
-    *,
-    stale_after_hours: float,
-    pending: dict[str, list[dict[str, Any]]] | None = None,
-    expiring: list[dict[str, Any]] | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    pending = pending or {}
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    rows: dict[str, dict[str, Any]]
+    last_runs: Mapping[str, RunSummary]
+    pending: dict[str, list[dict[str, Any]]]
+    read_at: datetime
+    expiring: list[dict[str, Any]] = field(default_factory=list)
+    discrepancies: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SnapshotCache:
+    """The newest snapshot, read again once it is `ttl` seconds old. While one read is under way,
+    other requests wait for it instead of starting their own."""
+
+    def __init__(self, read: Callable[[], CatalogSnapshot], ttl: float = SNAPSHOT_TTL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._read = read
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._value: CatalogSnapshot | None = None
+        self._taken = 0.0
+        self._generation = 0
+
+    async def get(self) -> CatalogSnapshot:
+        async with self._lock:
+            if self._value is None or self._clock() - self._taken >= self._ttl:
+                generation = self._generation
+                self._value = await asyncio.to_thread(self._read)
+                # Invalidated while reading: serve this one answer, read again next time.
+                self._taken = self._clock() if generation == self._generation else -math.inf
+            return self._value
+
+    def invalidate(self) -> None:
+        """The next request reads afresh (after a sync this server launched or saw finish)."""
+        self._generation += 1
+        self._value = None
+
+
+def read_snapshot(last_runs: Callable[[list[str]], Mapping[str, RunSummary]]) -> CatalogSnapshot:
+    return CatalogSnapshot(
+        rows=catalog_rows(), last_runs=last_runs(list(ADAPTERS)), pending=pending_price_changes(),
+        read_at=datetime.now(timezone.utc), expiring=expiring_models(), discrepancies=discrepancies_view(),
+    )
+
+
+def catalog_status(snapshot: CatalogSnapshot, *, stale_after_hours: float, now: datetime | None = None) -> dict[str, Any]:
+    rows, pending = snapshot.rows, snapshot.pending
     now = now or datetime.now(timezone.utc)
     threshold = now - timedelta(hours=stale_after_hours)
     providers = []
@@ -94,15 +143,15 @@ def catalog_status(
             "provider": slug,
             "last_success_at": iso(synced_at),
             "stale": synced_at is None or synced_at < threshold,
-            "last_run": run_view(last_run(slug)),
+            "last_run": run_view(snapshot.last_runs.get(slug)),
             "pending_price_changes": pending.get(slug, []),
         })
     return {
-        "generated_at": now.isoformat(),
+        "generated_at": snapshot.read_at.isoformat(),
         "stale_after_hours": stale_after_hours,
         "stale_providers": [p["provider"] for p in providers if p["stale"]],
         "providers_with_pending_price_changes": sorted(pending),
-        f"expiring_within_{EXPIRING_WITHIN_DAYS}_days": expiring or [],
+        f"expiring_within_{EXPIRING_WITHIN_DAYS}_days": snapshot.expiring,
         "catalog": {
             "models": sum(row["model_count"] for row in rows.values()),
             "active_models": sum(row["active_model_count"] for row in rows.values()),
@@ -111,6 +160,7 @@ def catalog_status(
                 for slug, row in sorted(rows.items())
             },
         },
+        "price_discrepancies": snapshot.discrepancies,
         "providers": providers,
     }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Mapping, Protocol
 
 from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
@@ -19,7 +19,7 @@ DEFAULT_WAIT_TIMEOUT_SECONDS = 900.0
 class Runs(Protocol):
     async def launch(self, provider: str, *, dry_run: bool, tags: dict[str, str]) -> str: ...
     def active_run_id(self, provider: str) -> str | None: ...
-    def last_run(self, provider: str) -> RunSummary | None: ...
+    def last_runs(self, providers: list[str]) -> Mapping[str, RunSummary]: ...
     async def wait(self, run_id: str, *, timeout: float) -> RunSummary | None: ...
 
 
