@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -19,6 +19,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (timeouts)
     drop_after: int | None = None  # close the socket after this many body bytes (reset mid-body)
+    # Sent with chunked encoding instead of `body`, one chunk per item, for as long as it yields.
+    chunks: Callable[[], Iterable[bytes]] | None = None
     hold: threading.Event | None = None  # answer only once the test sets it (a provider mid-answer)
 
     def encoded(self) -> bytes:
@@ -73,6 +75,9 @@ class FixtureServer:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
+                    if reply.chunks is not None:
+                        self._send_chunked(reply.chunks())
+                        return
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     if reply.drop_after is not None:
@@ -83,6 +88,15 @@ class FixtureServer:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _send_chunked(self, chunks: Iterable[bytes]) -> None:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for chunk in chunks:
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
 
             def log_message(self, *args: Any) -> None:
                 pass

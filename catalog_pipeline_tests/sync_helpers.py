@@ -14,7 +14,7 @@ CATALOG_DEFS = [raw_models, normalized_models, model_catalog, prices_are_plausib
 
 FAST_APIS = ProviderApis(
     connect_timeout_seconds=2, read_timeout_seconds=2, max_attempts=3,
-    backoff_initial_seconds=0.01, backoff_max_seconds=0.05, retry_budget_seconds=10,
+    backoff_initial_seconds=0.01, backoff_max_seconds=0.05, deadline_seconds=10,
 )
 
 

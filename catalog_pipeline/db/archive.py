@@ -1,4 +1,6 @@
-"""The raw archive: every fetched model list as received, with fetch time and a content hash."""
+"""The raw archive: every fetched model list as received, with fetch time and a content hash.
+Configured secrets are masked on the way in and on the way out (an archive written before masking
+existed must not bring a key back into rows)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, desc, insert, select
 
 from catalog_pipeline.pipeline.http import FetchedPage, decode_json
+from catalog_pipeline.pipeline.redact import NO_SECRETS, Redactor
 
 from .schema import raw_model_lists
 
@@ -35,9 +38,12 @@ def content_sha256(pages: list[FetchedPage]) -> str:
     return digest.hexdigest()
 
 
-def archive_pages(conn: Connection, slug: str, pages: list[FetchedPage], run_id: str | None) -> ArchivedList:
+def archive_pages(
+    conn: Connection, slug: str, pages: list[FetchedPage], run_id: str | None, *, redact: Redactor = NO_SECRETS
+) -> ArchivedList:
     """Record this fetch; its body is stored once per distinct content (a daily unchanged list of
     8 MB would otherwise pile up), every fetch still gets its own row with time and hash."""
+    pages = [_masked(page, redact) for page in pages]
     digest = content_sha256(pages)
     previous = conn.execute(
         select(raw_model_lists.c.id, raw_model_lists.c.content_sha256, raw_model_lists.c.body_of_id)
@@ -71,7 +77,14 @@ def archive_pages(conn: Connection, slug: str, pages: list[FetchedPage], run_id:
     })
 
 
-def latest_archive(conn: Connection, slug: str) -> ArchivedList | None:
+def _masked(page: FetchedPage, redact: Redactor) -> FetchedPage:
+    body, url = redact.bytes(page.body), redact(page.url)
+    if body is page.body and url == page.url:
+        return page  # nothing to mask: keep the page and its decoded payload
+    return FetchedPage(url=url, status=page.status, body=body, fetched_at=page.fetched_at)
+
+
+def latest_archive(conn: Connection, slug: str, *, redact: Redactor = NO_SECRETS) -> ArchivedList | None:
     row = conn.execute(
         select(raw_model_lists).where(raw_model_lists.c.provider_slug == slug).order_by(desc(raw_model_lists.c.id)).limit(1)
     ).mappings().first()
@@ -81,7 +94,7 @@ def latest_archive(conn: Connection, slug: str) -> ArchivedList | None:
     if body is None:
         body = conn.execute(select(raw_model_lists.c.pages_gzip).where(raw_model_lists.c.id == row["body_of_id"])).scalar_one()
     document = json.loads(gzip.decompress(body))
-    pages = [(page["url"], decode_json(page["body"].encode(), url=page["url"])) for page in document]
+    pages = [(redact(page["url"]), decode_json(redact(page["body"]).encode(), url=redact(page["url"]))) for page in document]
     return ArchivedList(
         id=row["id"],
         provider_slug=row["provider_slug"],

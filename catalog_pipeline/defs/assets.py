@@ -70,7 +70,7 @@ def raw_models(
         yield dg.Output(raw, metadata={**source, "dry_run": True, "archived": False})
         return
     with catalog_db.engine().begin() as conn:
-        archived = archive_pages(conn, spec.slug, pages, context.run_id)
+        archived = archive_pages(conn, spec.slug, pages, context.run_id, redact=provider_apis.redactor())
     yield dg.Output(
         RawList.from_archive(archived),
         metadata={**source, "dry_run": False, "archived": True, "content_sha256": archived.content_sha256, "archive_id": archived.id},

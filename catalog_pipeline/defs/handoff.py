@@ -24,6 +24,8 @@ from catalog_pipeline.pipeline.http import ProviderFetchError
 from catalog_pipeline.pipeline.normalize import normalize
 from catalog_pipeline.providers import adapter_for
 
+from .resources import configured_redactor
+
 IO_MANAGER_KEY = "catalog_handoff"
 RAW_MODELS = dg.AssetKey("raw_models")
 NORMALIZED_MODELS = dg.AssetKey("normalized_models")
@@ -76,7 +78,7 @@ class CatalogHandoff(dg.IOManager):
 
     def _archived(self, slug: str) -> RawList:
         with self._catalog_db.engine().connect() as conn:
-            archived = latest_archive(conn, slug)
+            archived = latest_archive(conn, slug, redact=configured_redactor())
         if archived is None:
             raise dg.Failure(
                 description=f"{slug}: no archived model list yet; materialize raw_models for partition {slug} first"

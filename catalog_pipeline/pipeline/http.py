@@ -1,8 +1,10 @@
 """HTTP policy for every provider: timeouts, bounded retries with backoff, strict JSON decoding.
 
 Adapters only say which URL to get; this module decides how long to wait, when to retry
-(connection errors, timeouts, 429 and 5xx, honouring `Retry-After`), and turns every failure
-into a `ProviderFetchError` whose message names the cause and never contains a secret.
+(connection errors, timeouts, 429 and 5xx, honouring `Retry-After`), where a request may go
+(redirects are followed here, only within the provider's origins: `origins.py`), how much is read
+(`body.py`), and turns every failure into a `ProviderFetchError` whose message names the cause and
+never contains a secret.
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable
+from urllib.parse import urljoin
 
 import httpx
 
+from .body import ACCEPTED_ENCODINGS, MiB, DeadlinePassed, ReadBudget, read_body
+from .errors import ProviderFetchError
+from .origins import Origins, shown_url
+from .redact import NO_SECRETS, Redactor
+
+__all__ = ["FetchedPage", "HttpPolicy", "ProviderFetchError", "ProviderHttp", "decode_json"]
+
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-class ProviderFetchError(Exception):
-    """The provider's model list could not be fetched or decoded; the message says why."""
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+ERROR_SNIPPET_BYTES = 16 * 1024  # how much of an error body is read, for its message
 
 
 @dataclass(frozen=True)
@@ -32,17 +41,34 @@ class HttpPolicy:
     max_attempts: int = 4
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
-    # Upper bound on all attempts of one request together, sleeping included.
-    total_budget: float = 180.0
+    # One wall-clock deadline per provider: connect, retries and their sleeps, slow bodies, all pages.
+    deadline: float = 180.0
+    max_page_bytes: int = 64 * MiB
+    max_provider_bytes: int = 256 * MiB
+
+
+_UNDECODED = object()
 
 
 @dataclass
 class FetchedPage:
+    """One page as received. Its decoded `payload` can be let go while paging goes on and is decoded
+    again when next asked for: the body must stay (it is archived), two copies of every page need not."""
+
     url: str
     status: int
     body: bytes
-    payload: Any
+    decoded: Any = field(default=_UNDECODED, repr=False)
     fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def payload(self) -> Any:
+        if self.decoded is _UNDECODED:
+            self.decoded = decode_json(self.body, url=self.url)
+        return self.decoded
+
+    def release_payload(self) -> None:
+        self.decoded = _UNDECODED
 
 
 def decode_json(body: bytes, *, url: str, content_type: str = "") -> Any:
@@ -65,7 +91,9 @@ def decode_json(body: bytes, *, url: str, content_type: str = "") -> Any:
 
 
 class ProviderHttp:
-    """GETs JSON from one provider's API root with the pipeline's retry policy."""
+    """GETs JSON from one provider's API root with the pipeline's retry policy, sending requests
+    only to the provider's own origin, within its byte caps and deadline. What it returns has every
+    configured secret masked."""
 
     def __init__(
         self,
@@ -73,18 +101,26 @@ class ProviderHttp:
         base_url: str,
         headers: dict[str, str],
         policy: HttpPolicy,
-        secrets: tuple[str, ...] = (),
+        redactor: Redactor = NO_SECRETS,
+        extra_origins: tuple[str, ...] = (),
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.policy = policy
-        self._secrets = tuple(s for s in secrets if s)
+        self.redact = redactor
+        self._origins = Origins(self.base_url, extra_origins)
+        self._budget = ReadBudget(policy.max_page_bytes, policy.max_provider_bytes)
+        self._deadline = time.monotonic() + policy.deadline
         self._sleep = sleep
         self._client = httpx.Client(
-            headers={"Accept": "application/json", "User-Agent": "model-catalog-sync", **headers},
-            timeout=httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout),
-            follow_redirects=True,
+            headers={
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPTED_ENCODINGS,
+                "User-Agent": "model-catalog-sync",
+                **headers,
+            },
+            follow_redirects=False,
             transport=transport,
         )
 
@@ -105,50 +141,102 @@ class ProviderHttp:
         except ProviderFetchError as exc:
             raise ProviderFetchError(self.redact(str(exc))) from None
 
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+    def _remaining(self) -> float:
+        return self._deadline - time.monotonic()
+
+    def _deadline_error(self, when: str) -> ProviderFetchError:
+        return ProviderFetchError(f"the provider's deadline of {self.policy.deadline:g}s passed {when}")
 
     def _get_json(self, url: str, params: dict[str, Any] | None) -> FetchedPage:
         policy = self.policy
-        started = time.monotonic()
+        self._refuse_foreign(url, "a request to")
         delay = policy.backoff_initial
         last_problem = "no attempt made"
         for attempt in range(1, policy.max_attempts + 1):
+            if self._remaining() <= 0:
+                raise self._deadline_error(f"before requesting {url}")
             wait: float | None = None
             try:
-                # httpx drops a URL's own query when given empty params: a next-page link keeps it.
-                response = self._client.get(url, params=params or None)
-                body = response.read()
+                response = self._open(url, params)
+                try:
+                    page = self._read(response)
+                finally:
+                    response.close()
             except httpx.TimeoutException as exc:
                 last_problem = f"timed out ({type(exc).__name__})"
             except httpx.TransportError as exc:
                 last_problem = f"connection failed ({type(exc).__name__}: {exc})"
             else:
-                shown_url = str(response.url)
-                if response.is_success:
-                    payload = decode_json(
-                        body, url=shown_url, content_type=response.headers.get("content-type", "")
-                    )
-                    return FetchedPage(url=shown_url, status=response.status_code, body=body, payload=payload)
-                last_problem = f"HTTP {response.status_code} {response.reason_phrase}: {_snippet(body)}"
+                if page.status < 300:
+                    return page
+                last_problem = f"HTTP {response.status_code} {response.reason_phrase}: {_snippet(page.body)}"
                 if response.status_code not in RETRYABLE_STATUS:
-                    raise ProviderFetchError(f"{last_problem} from {shown_url}")
+                    raise ProviderFetchError(f"{last_problem} from {page.url}")
                 wait = _retry_after_seconds(response.headers.get("retry-after"))
+            if self._remaining() <= 0:
+                raise self._deadline_error(f"after {last_problem} from {url}")
             if attempt == policy.max_attempts:
                 break
             if wait is None:  # no Retry-After: exponential backoff with jitter
                 wait = min(delay, policy.backoff_max) * (0.5 + random.random() / 2)
                 delay *= 2
-            # A Retry-After past the budget is a "not today": give up now rather than hammer early.
-            if time.monotonic() - started + wait > policy.total_budget:
+            # A Retry-After past the deadline is a "not today": give up now rather than hammer early.
+            if wait > self._remaining():
                 raise ProviderFetchError(
                     f"{last_problem} from {url}; gave up after {attempt} attempts"
-                    f" (retry budget of {policy.total_budget:g}s exhausted)"
+                    f" (retry budget of {policy.deadline:g}s exhausted)"
                 )
             self._sleep(wait)
         raise ProviderFetchError(f"{last_problem} from {url} after {policy.max_attempts} attempts")
+
+    def _open(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
+        """Send the GET, following redirects only within the allowed origins."""
+        if params:  # merged into the URL's own query: httpx would replace that query with `params`
+            url = str(httpx.URL(url).copy_merge_params(params))
+        for _ in range(MAX_REDIRECTS + 1):
+            remaining = max(0.001, self._remaining())
+            timeout = httpx.Timeout(
+                min(self.policy.read_timeout, remaining), connect=min(self.policy.connect_timeout, remaining)
+            )
+            request = self._client.build_request("GET", url, timeout=timeout)
+            response = self._client.send(request, stream=True)
+            location = response.headers.get("location")
+            if response.status_code not in REDIRECT_STATUS or not location:
+                return response
+            response.close()
+            url = urljoin(str(response.url), location)
+            self._refuse_foreign(url, f"a redirect from {shown_url(str(response.url))} to")
+        raise ProviderFetchError(f"more than {MAX_REDIRECTS} redirects from {shown_url(url)}")
+
+    def _refuse_foreign(self, url: str, what: str) -> None:
+        if not self._origins.allow(url):
+            raise ProviderFetchError(
+                f"refused {what} {shown_url(url)}: outside the provider's origin ({self._origins});"
+                " its key is only sent there (a SPEC may declare extra_origins)"
+            )
+
+    def _read(self, response: httpx.Response) -> FetchedPage:
+        url = str(response.url)
+        try:
+            body = read_body(
+                response, self._budget, deadline=self._deadline,
+                snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES,
+            )
+        except DeadlinePassed:
+            raise self._deadline_error(f"while reading the body of {url}") from None
+        except httpx.TimeoutException:
+            if self._remaining() <= 0:
+                raise self._deadline_error(f"while reading the body of {url}") from None
+            raise
+        body, shown = self.redact.bytes(body), self.redact(url)
+        if not response.is_success:
+            return FetchedPage(url=shown, status=response.status_code, body=body, decoded=None)
+        payload = decode_json(body, url=shown, content_type=response.headers.get("content-type", ""))
+        if (b"\\u" in body or b"\\/" in body) and self.redact.found_in(payload):
+            raise ProviderFetchError(
+                f"the answer from {shown} carries a configured key in JSON-escaped form; nothing of it is kept"
+            )
+        return FetchedPage(url=shown, status=response.status_code, body=body, decoded=payload)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

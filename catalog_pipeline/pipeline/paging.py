@@ -1,8 +1,14 @@
-"""Paging styles shared by adapters: each returns every page of a model list."""
+"""Paging styles shared by adapters: each returns every page of a model list.
+
+Whatever a style names as the next page, a full URL, an absolute path or a relative one, is
+resolved as RFC 3986 says against the URL of the page that carried it, query string kept. Where
+it may go is the HTTP client's decision (`origins.py`), not the page's.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable
+from urllib.parse import urljoin
 
 from .http import FetchedPage, ProviderFetchError, ProviderHttp
 
@@ -14,21 +20,25 @@ NextRequest = Callable[[FetchedPage, dict[str, Any]], "tuple[str, dict[str, Any]
 def fetch_pages(
     http: ProviderHttp, path: str, params: dict[str, Any] | None, next_request: NextRequest
 ) -> list[FetchedPage]:
-    """GET `path`, then whatever `next_request(page, params)` names, until it returns None."""
+    """GET `path` (under the API root), then whatever `next_request(page, params)` names, until it
+    returns None."""
     pages: list[FetchedPage] = []
-    request: tuple[str, dict[str, Any]] | None = (path, dict(params or {}))
+    request: tuple[str, dict[str, Any]] | None = (http.url_for(path), dict(params or {}))
     seen: set[str] = set()
     while request is not None:
         target, query = request
-        marker = http.url_for(target) + "?" + repr(sorted(query.items()))
+        marker = target + "?" + repr(sorted(query.items()))
         if marker in seen:
-            raise ProviderFetchError(f"paging loop: {http.url_for(target)} asked for the same page twice")
+            raise ProviderFetchError(f"paging loop: {target} asked for the same page twice")
         if len(pages) >= MAX_PAGES:
             raise ProviderFetchError(f"paging stopped after {MAX_PAGES} pages of {http.url_for(path)}")
         seen.add(marker)
         page = http.get_json(target, query)
         pages.append(page)
         request = next_request(page, query)
+        page.release_payload()
+        if request is not None:
+            request = (urljoin(page.url, request[0]), request[1])
     return pages
 
 

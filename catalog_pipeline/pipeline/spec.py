@@ -32,6 +32,9 @@ class ProviderSpec:
     auth_scheme: str = "Bearer"
     # Extra request headers taken from the environment when set: {"x-goog-user-project": "GOOGLE_VERTEX_PROJECT"}.
     header_env_vars: tuple[tuple[str, str], ...] = ()
+    # Origins besides base_url's that the provider documents for paging or redirects
+    # ("https://cdn.example.com"); requests, and so the key, go nowhere else.
+    extra_origins: tuple[str, ...] = ()
 
     @property
     def endpoint(self) -> str:

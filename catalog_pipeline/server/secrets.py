@@ -1,26 +1,9 @@
-"""Keep secrets out of responses: the admin key and every provider key, whatever text carries them."""
+"""Keep secrets out of responses: the admin key and every provider key, whatever text carries them.
+The redactor and its mask are the pipeline's own (`pipeline/redact.py`), so every place masks alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from catalog_pipeline.defs.resources import provider_keys
+from catalog_pipeline.pipeline.redact import MASK, MIN_SECRET_LENGTH, Redactor
 
-from catalog_pipeline.providers import ADAPTERS
-
-MASK = "[redacted]"
-MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
-
-
-def provider_keys() -> list[str]:
-    return [key for module in ADAPTERS.values() if (key := module.SPEC.api_key())]
-
-
-class Redactor:
-    def __init__(self, secrets: Iterable[str]) -> None:
-        # Longest first, so a key containing another key is masked whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "provider_keys"]

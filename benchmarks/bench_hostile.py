@@ -1,0 +1,72 @@
+"""Peak memory of `sync-models` with every read cap hit at once, at the default limits.
+
+Usage (from the repository root): python benchmarks/bench_hostile.py
+One invocation syncs all 21 providers from a loopback server, four of them hostile:
+  openrouter   an endless fast chunked body        -> max_page_bytes (64 MiB received)
+  groq         a 4 MiB gzip body expanding to 4 GiB -> max_page_bytes (after decompression)
+  featherless  five pages of 60 MiB each           -> max_provider_bytes (256 MiB)
+  deepinfra    an endless slow chunked body        -> the provider deadline (180 s)
+Prints each hostile provider's outcome, how many providers synced, the wall time, and the command's
+peak RSS (the issue's target: under 600 MB). Takes about the deadline, 3 minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from catalog_pipeline.providers import ADAPTERS  # noqa: E402
+from catalog_pipeline_tests.fixture_routes import serve_all_providers  # noqa: E402
+from catalog_pipeline_tests.hostile_answers import MiB, endless_reply, gzip_bomb_reply  # noqa: E402
+from catalog_pipeline_tests.http_server import FixtureServer, Reply  # noqa: E402
+
+HOSTILE = ("openrouter", "groq", "featherless", "deepinfra")
+PAGES, PAGE_MIB = 5, 60
+
+
+def padded_page(number: int) -> Reply:
+    """A valid JSON page of PAGE_MIB MiB, streamed without ever being whole in this process."""
+    head = json.dumps({"data": [], "pagination": {"current_page": number, "total_pages": PAGES}})[:-1].encode()
+
+    def chunks():
+        yield head + b', "padding": "'
+        for _ in range(PAGE_MIB * 16):
+            yield b"x" * (MiB // 16)
+        yield b'"}'
+
+    return Reply(headers={"Content-Type": "application/json"}, chunks=chunks)
+
+
+def main() -> None:
+    with FixtureServer() as server, tempfile.TemporaryDirectory() as scratch:
+        serve_all_providers(server)
+        server.route("/openrouter/models", endless_reply(b" " * 65536, every=0))
+        server.route("/groq/models", gzip_bomb_reply(expanded_mib=4096))
+        server.route("/featherless/models", *[padded_page(n) for n in range(1, PAGES + 1)])
+        server.route("/deepinfra/models", endless_reply(b" ", every=0.5))
+        env = {**os.environ, "DAGSTER_HOME": f"{scratch}/dagster_home", "CATALOG_DATABASE_URL": f"sqlite:///{scratch}/catalog.db"}
+        for slug, module in ADAPTERS.items():
+            env[module.SPEC.base_url_env_var] = f"{server.url}/{slug}"
+            env[module.SPEC.api_key_env_var] = "bench-key"
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models"], env=env, capture_output=True, text=True, cwd=REPO)
+        elapsed = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
+    lines = done.stdout.splitlines()
+    for slug in HOSTILE:
+        print(next((line for line in lines if line.startswith(slug)), f"{slug}: no line in the output")[:200])
+    print(next((line for line in lines if " synced, " in line), "no summary line"))
+    print(f"exit code {done.returncode}, wall {elapsed:.1f} s, peak RSS of sync-models {peak_mib:.0f} MiB (target < 600 MB)")
+
+
+if __name__ == "__main__":
+    main()

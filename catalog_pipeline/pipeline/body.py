@@ -1,0 +1,154 @@
+"""Reading a response body within bounds: bytes received and bytes after decompression are capped
+per page and per provider (each counted on its own), and a provider's deadline cuts a body that is
+still streaming. Decompression is done here, in bounded steps, so a gzip bomb never expands in memory
+beyond the cap."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from .errors import ProviderFetchError
+
+MiB = 1024 * 1024
+PIECE = MiB  # most decompressed bytes produced by one step
+ACCEPTED_ENCODINGS = "gzip, deflate"  # sent as Accept-Encoding: the only ones decoded here
+
+
+@dataclass
+class ReadBudget:
+    """One provider's byte counters and limits, shared by all of its pages."""
+
+    max_page_bytes: int
+    max_provider_bytes: int
+    received: int = 0
+    decoded: int = 0
+
+
+class DeadlinePassed(Exception):
+    """The provider's deadline passed while a body was streaming."""
+
+
+def read_body(response: httpx.Response, budget: ReadBudget, *, deadline: float, snippet_only: int = 0) -> bytes:
+    """The decoded body. `snippet_only` > 0: an error body, read up to that many bytes and cut there."""
+    decoder = _decoder_for(response.headers.get("content-encoding", ""), str(response.url))
+    out = io.BytesIO()
+    page_received = page_decoded = 0
+    with _Watchdog(response, deadline) as watchdog:
+        try:
+            for raw in response.iter_raw():
+                page_received += len(raw)
+                budget.received += len(raw)
+                _check(page_received, budget.received, budget, "received", str(response.url))
+                for piece in decoder(raw):
+                    page_decoded += len(piece)
+                    budget.decoded += len(piece)
+                    if snippet_only and page_decoded >= snippet_only:
+                        out.write(piece[: snippet_only - page_decoded + len(piece)])
+                        return out.getvalue()
+                    _check(page_decoded, budget.decoded, budget, "after decompression", str(response.url))
+                    out.write(piece)
+                if time.monotonic() >= deadline:
+                    raise DeadlinePassed
+        except httpx.TransportError:
+            if watchdog.fired:
+                raise DeadlinePassed from None
+            raise
+    tail = decoder.flush()
+    budget.decoded += len(tail)
+    _check(page_decoded + len(tail), budget.decoded, budget, "after decompression", str(response.url))
+    out.write(tail)
+    return out.getvalue()
+
+
+def _check(page: int, provider: int, budget: ReadBudget, what: str, url: str) -> None:
+    if page > budget.max_page_bytes:
+        raise ProviderFetchError(
+            f"{url}: one page went over {_size(budget.max_page_bytes)} {what} (max_page_bytes); stopped reading"
+        )
+    if provider > budget.max_provider_bytes:
+        raise ProviderFetchError(
+            f"{url}: the provider's pages went over {_size(budget.max_provider_bytes)} {what}"
+            " in all (max_provider_bytes); stopped reading"
+        )
+
+
+def _size(n: int) -> str:
+    return f"{n / MiB:g} MiB" if n >= MiB else f"{n} bytes"
+
+
+def _decoder_for(content_encoding: str, url: str):
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")]
+    if not codings:
+        return _Identity()
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return _Inflater(url)
+    raise ProviderFetchError(f"{url}: unsupported Content-Encoding {content_encoding!r} (accepted: {ACCEPTED_ENCODINGS})")
+
+
+class _Identity:
+    def __call__(self, raw: bytes) -> list[bytes]:
+        return [raw] if raw else []
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _Inflater:
+    """gzip or zlib-wrapped deflate, at most PIECE bytes of output per step."""
+
+    def __init__(self, url: str) -> None:
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32)  # 32: detect the gzip or zlib header
+        self._url = url
+
+    def __call__(self, raw: bytes) -> Iterator[bytes]:
+        data = raw
+        while data and not self._zlib.eof:
+            try:
+                piece = self._zlib.decompress(data, PIECE)
+            except zlib.error as exc:
+                raise ProviderFetchError(f"{self._url}: the compressed body is corrupt ({exc})") from None
+            data = self._zlib.unconsumed_tail
+            if piece:
+                yield piece
+
+    def flush(self) -> bytes:
+        # What inflate still holds is at most its window (32 KiB), whatever the stream claims.
+        try:
+            return self._zlib.flush()
+        except zlib.error as exc:
+            raise ProviderFetchError(f"{self._url}: the compressed body is corrupt ({exc})") from None
+
+
+class _Watchdog:
+    """At the deadline, shut the response's socket, which wakes a read blocked on a silent stream."""
+
+    def __init__(self, response: httpx.Response, deadline: float) -> None:
+        self._response = response
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._cut)
+        self._timer.daemon = True
+        self.fired = False
+
+    def __enter__(self) -> "_Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def _cut(self) -> None:
+        self.fired = True
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
