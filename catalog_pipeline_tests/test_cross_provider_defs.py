@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from catalog_pipeline.definitions import defs
+from catalog_pipeline.definitions import defs as load_definitions
 
 
 def test_cross_provider_job_runs_in_process_and_the_sensor_is_on_by_default():
+    defs = load_definitions()
     job = defs.resolve_job_def("catalog_cross_provider")
     assert job.executor_def is dg.in_process_executor
     assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
@@ -16,6 +17,7 @@ def test_cross_provider_job_runs_in_process_and_the_sensor_is_on_by_default():
 
 
 def test_a_provider_sync_requests_the_cross_provider_assets_and_nothing_else():
+    defs = load_definitions()
     with dg.DagsterInstance.ephemeral() as instance:
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         assert first.total_requested == 0  # nothing synced yet: nothing to link

@@ -4,9 +4,10 @@ Only rows whose content changed are written, so an unchanged re-sync writes noth
 provider's `last_synced_at`. A model the provider no longer lists is deactivated, never deleted;
 one that comes back is reactivated. The provider row is locked first (PostgreSQL `FOR UPDATE`,
 SQLite `BEGIN IMMEDIATE`), so two loads of one provider serialize and each diffs against the
-other's committed result. Two guards protect the rows from a broken answer:
+other's committed result. Three guards protect the rows from a broken answer:
 
 - shrink guard: a list with fewer than half of the provider's active models deactivates nothing;
+- overlap guard: so does a list, however long, that still names fewer than half of them;
 - price holds: a price moving more than 10x, or from paid to free, keeps its old value until an
   operator accepts it (`db/price_holds.py`).
 """
@@ -18,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
@@ -85,8 +86,11 @@ def load_provider_models(
     dry_run: bool = False,
     force: bool = False,
     run_id: str | None = None,
+    pause_point: Callable[[Connection], None] | None = None,
 ) -> LoadReport:
-    """Apply `frame` as the provider's complete current list; `force` lifts the shrink guard."""
+    """Apply `frame` as the provider's complete current list; `force` lifts the shrink and overlap
+    guards. `pause_point` is for crash tests: called inside the open transaction after the rows are
+    inserted and updated and before the deactivation, so a test can kill the load there."""
     now = datetime.now(timezone.utc)
     incoming = {row["provider_model_id"]: _canonical(row) for row in frame_to_rows(frame)}
     observed = frame.attrs.get("price_observed_at") or {}
@@ -96,20 +100,41 @@ def load_provider_models(
         provider_id, last_synced_at = _lock_provider(conn, spec, now)
         existing = _existing_models(conn, provider_id, incoming)
         diff, plan = _diff(existing, incoming, now)
-        shrink = None if force else shrink_guard_reason(spec.slug, existing, incoming)
+        shrink = None if force else deactivation_guard_reason(spec.slug, existing, incoming)
         if shrink:
             diff.withheld_deactivations, diff.deactivated, plan.deactivate_ids = diff.deactivated, [], []
         report = LoadReport(provider_id=provider_id, diff=diff, dry_run=dry_run, synced_at=now, shrink_guard=shrink)
         if dry_run:
             transaction.rollback()
             return report
-        _apply(conn, provider_id, plan, now, last_synced_at)
+        _apply(conn, provider_id, plan, now, last_synced_at, pause_point)
         open_price_periods(conn, provider_id, _new_prices(diff), now, run_id)
         report.changes = record_load_changes(conn, provider_id, diff, now, run_id)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         if not shrink:  # a list the guard distrusted is not a successful sync
             conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
     return report
+
+
+def deactivation_guard_reason(
+    slug: str, existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]]
+) -> str | None:
+    """Why this list must deactivate nothing (reported by the `shrink_guard` check), or None."""
+    return shrink_guard_reason(slug, existing, incoming) or overlap_guard_reason(slug, existing, incoming)
+
+
+def overlap_guard_reason(slug: str, existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]]) -> str | None:
+    """A list of unknown ids (another provider's, or a placeholder answer) passes the shrink guard
+    by its length alone; what counts is how many of the active models it still names."""
+    active_before = [model_id for model_id, row in existing.items() if row["is_active"]]
+    still_listed = sum(1 for model_id in active_before if model_id in incoming)
+    if not active_before or still_listed >= len(active_before) * SHRINK_GUARD_RATIO:
+        return None
+    return (
+        f"overlap guard: {slug} listed {len(incoming)} models, but only {still_listed} of the {len(active_before)}"
+        f" active in the catalog are among them (less than {SHRINK_GUARD_RATIO:.0%}), so nothing was deactivated."
+        " If the provider really replaced its list, re-run with --force (sync-models) or force: true (run config)."
+    )
 
 
 def shrink_guard_reason(slug: str, existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]]) -> str | None:
@@ -256,7 +281,10 @@ def _same(old: Any, new: Any) -> bool:
     return old == new
 
 
-def _apply(conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_synced_at: datetime | None) -> None:
+def _apply(
+    conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_synced_at: datetime | None,
+    pause_point: Callable[[Connection], None] | None,
+) -> None:
     insert_models(
         conn,
         [
@@ -275,6 +303,8 @@ def _apply(conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_
     update_models(conn, plan.updates, _UPDATED_COLUMNS, now)
     for row in plan.rehash:
         conn.execute(update(models).where(models.c.id == row["id"]).values(content_hash=row["content_hash"]))
+    if pause_point is not None:
+        pause_point(conn)
     # The last sync that still listed these models is the provider's previous one.
     seen_until = last_synced_at or now
     for start in range(0, len(plan.deactivate_ids), _CHUNK):

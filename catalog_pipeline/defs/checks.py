@@ -11,10 +11,18 @@ from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 from .assets import normalized_models
 from .partitions import provider_partitions
 
-# 1,000 USD per 1M tokens: no listed model costs that; a price above it is a unit slip.
+# A price above its column's bound is a unit slip (per 1M quoted as per token, cents as dollars).
+# 1,000 USD per 1M tokens: no listed model costs that.
 MAX_PLAUSIBLE_PER_TOKEN = Decimal("0.001")
-# pricing_image and pricing_request are per image / per request, so the per-token bound skips them.
 PER_TOKEN_COLUMNS = ("pricing_prompt", "pricing_completion", "pricing_cache_read", "pricing_cache_write")
+MAX_PLAUSIBLE_PRICE: dict[str, tuple[Decimal, str]] = {
+    **{column: (MAX_PLAUSIBLE_PER_TOKEN, "USD per token") for column in PER_TOKEN_COLUMNS},
+    # Listed image prices are at most about 0.25 USD.
+    "pricing_image": (Decimal("10"), "USD per image"),
+    # Per request or per generated video: search calls cost cents, a long video a few dollars.
+    "pricing_request": (Decimal("100"), "USD per request"),
+}
+assert set(MAX_PLAUSIBLE_PRICE) == set(PRICE_COLUMNS)
 MAX_SHOWN = 20
 
 # Partitioned asset checks are "preview" in Dagster 1.13 (pinned); one partition per provider needs them.
@@ -23,16 +31,17 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partiti
 
 @dg.asset_check(asset=normalized_models, blocking=True, partitions_def=provider_partitions)
 def prices_are_plausible(normalized_models: pd.DataFrame) -> dg.AssetCheckResult:
-    """No negative price; no per-token price above 0.001 USD (probable unit error)."""
+    """No negative price; none above its unit's bound (probable unit error): 0.001 USD per token,
+    10 USD per image, 100 USD per request."""
     problems = []
-    for column in PRICE_COLUMNS:
+    for column, (bound, unit) in MAX_PLAUSIBLE_PRICE.items():
         for model_id, price in zip(normalized_models["provider_model_id"], normalized_models[column]):
             if price is None:
                 continue
             if price < 0:
                 problems.append(f"{model_id}: {column} is negative ({price})")
-            elif column in PER_TOKEN_COLUMNS and price > MAX_PLAUSIBLE_PER_TOKEN:
-                problems.append(f"{model_id}: {column} = {price} USD per token, above {MAX_PLAUSIBLE_PER_TOKEN} (unit error?)")
+            elif price > bound:
+                problems.append(f"{model_id}: {column} = {price} {unit}, above {bound} (unit error?)")
     return dg.AssetCheckResult(
         passed=not problems,
         metadata={"problems": len(problems), "examples": dg.MetadataValue.json(problems[:MAX_SHOWN])},

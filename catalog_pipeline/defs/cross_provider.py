@@ -17,12 +17,12 @@ from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
 from catalog_pipeline.db.offers import power_of_ten_exponent, price_discrepancies as find_discrepancies
 from catalog_pipeline.db.jsonable import jsonable
 from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalog
+from catalog_pipeline.settings import EXPORT_DIR_ENV_VAR, load_settings
 
 from .assets import model_catalog
 from .resources import CatalogDatabase
 
 GROUP = "across_providers"
-EXPORT_DIR_ENV_VAR = "CATALOG_EXPORT_DIR"
 MAX_SHOWN = 50
 UNLINKED_CHECK = "active_models_linked"
 UNIT_ERROR_CHECK = "no_unit_error_ratios"
@@ -33,13 +33,15 @@ _AFTER_SYNCS = dg.AutomationCondition.eager().without(~dg.AutomationCondition.an
 
 
 class CatalogExport(dg.ConfigurableResource):
-    """Where `catalog_export` writes; unset: `CATALOG_EXPORT_DIR`, else ~/.model-catalog-sync/exports."""
+    """Where `catalog_export` writes; unset: `CATALOG_EXPORT_DIR` (read when the run starts), else
+    ~/.model-catalog-sync/exports."""
 
-    directory: str | None = Field(default=None, description="directory for the export files")
+    directory: str | None = Field(default=None, description=f"directory for the export files (unset: ${EXPORT_DIR_ENV_VAR})")
 
     def path_for(self, fmt: str) -> Path:
-        directory = Path(self.directory).expanduser() if self.directory else DEFAULT_DATA_DIR / "exports"
-        return directory / FILE_NAMES[fmt]
+        chosen = self.directory or load_settings().export_dir
+        directory = Path(chosen) if chosen else DEFAULT_DATA_DIR / "exports"
+        return directory.expanduser() / FILE_NAMES[fmt]
 
 
 @dg.asset(
@@ -149,6 +151,7 @@ cross_provider_automation = dg.AutomationConditionSensorDefinition(
 
 
 def cross_provider_definitions(export_directory: str | None = None) -> dg.Definitions:
+    """`export_directory` unset: resolved when a run starts (see CatalogExport)."""
     return dg.Definitions(
         assets=CROSS_PROVIDER_ASSETS,
         jobs=[catalog_cross_provider_job],

@@ -18,6 +18,7 @@ import pandas as pd
 from .http import ProviderFetchError
 from .money import InvalidPrice
 from .records import PRICE_COLUMNS, ModelRecord, SkipModel, records_to_frame
+from .storable import INTEGER_COLUMNS, make_storable, shown
 
 Transform = Callable[[dict[str, Any]], "ModelRecord | Iterable[ModelRecord]"]
 Pages = list[tuple[str, Any]]  # (url, decoded JSON) in fetch order
@@ -102,21 +103,22 @@ def _validate(record: ModelRecord) -> None:
     for column in PRICE_COLUMNS:
         value = getattr(record, column)
         if value is not None and (not isinstance(value, Decimal) or value < 0):
-            raise SkipModel(f"{column} is not a non-negative Decimal: {value!r}")
+            raise SkipModel(f"{column} is not a non-negative Decimal: {shown(value)}")
     for column in ("supports_streaming", "supports_function_calling", "supports_vision", "supports_reasoning", "is_active"):
         value = getattr(record, column)
         if value is not None and not isinstance(value, bool):
             raise SkipModel(f"{column} is not a boolean: {value!r}")
     if record.is_active is None:
         raise SkipModel("is_active is not a boolean: None")
-    for column in ("context_length", "max_output_tokens"):
+    for column in INTEGER_COLUMNS:
         value = getattr(record, column)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value != int(value):
-            raise SkipModel(f"{column} is not an integer: {value!r}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, Decimal)) or not _integral(value)):
+            raise SkipModel(f"{column} is not an integer: {shown(value)}")
+    make_storable(record)
+    for column in INTEGER_COLUMNS:
+        value = getattr(record, column)
         # Providers send 0 for "not applicable" (image models): that is unknown, not a limit.
-        setattr(record, column, int(value) if value > 0 else None)
+        setattr(record, column, int(value) if value is not None and value > 0 else None)
     for column in ("deprecation_date", "expiration_date"):
         value = getattr(record, column)
         if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
@@ -125,12 +127,20 @@ def _validate(record: ModelRecord) -> None:
         record.model_name = record.provider_model_id
 
 
+def _integral(value: int | Decimal) -> bool:
+    return isinstance(value, int) or (value.is_finite() and value == value.to_integral_value())
+
+
+_PLAIN_LABEL_LENGTH = 200
+
+
 def _entry_label(entry: Any, index: int) -> str:
     if isinstance(entry, dict):
         for key in ("id", "model_id", "modelId", "name", "endpoint_id"):
             value = entry.get(key)
             if isinstance(value, str) and value.strip():
-                return value
+                # The label lands in run metadata: a NUL, a lone surrogate or a 1 MB id is quoted.
+                return value if len(value) <= _PLAIN_LABEL_LENGTH and value.isprintable() else shown(value)
     return f"entry #{index}"
 
 
