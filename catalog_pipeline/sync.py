@@ -3,14 +3,15 @@
 Each provider gets its own run of `catalog_sync` (or `catalog_replay`) on the given instance, so
 its partition status and run history are its own and one provider's failure cannot touch
 another's rows. Dagster is loaded once, and every provider's HTTP fetch starts up front in a
-thread pool held by this call's own `PrefetchedProviderApis`, so N providers cost about one slow
-fetch plus N short runs rather than N start-ups and N fetches in a row.
+thread pool held by this call's own `PrefetchedProviderApis`, and each provider's run starts as soon
+as its fetch is done, so N providers cost about one slow fetch plus N short runs rather than N
+start-ups and N fetches in a row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -60,6 +61,14 @@ class PrefetchedProviderApis(ProviderApis):
         future = self._pending.pop(slug, None)
         return future.result() if future is not None else super().fetch(slug)
 
+    def in_fetched_order(self, slugs: list[str]) -> Iterator[str]:
+        """`slugs` as their fetches finish (those not prefetched first), so that a slow provider
+        never holds back the runs of the others."""
+        waiting = {self._pending[slug]: slug for slug in slugs if slug in self._pending}
+        yield from (slug for slug in slugs if slug not in waiting.values())
+        for future in as_completed(waiting):
+            yield waiting[future]
+
 
 def sync_providers(
     slugs: list[str],
@@ -101,7 +110,7 @@ def sync_providers(
             runnable.append(slug)
     runnable.sort(key=lambda slug: slug != ROUTER_SLUG)  # the others' second-source prices come from it
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
-        for slug in runnable:
+        for slug in apis.in_fetched_order(runnable):
             result = job.execute_in_process(
                 run_config=run_config,
                 instance=instance,
