@@ -19,6 +19,7 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import PrivateAttr
 
+from catalog_pipeline.db.second_source import ROUTER_SLUG
 from catalog_pipeline.defs.outcome import run_outcome, sync_counts
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.pipeline.http import FetchedPage
@@ -107,6 +108,7 @@ def sync_providers(
             outcomes[slug] = ProviderOutcome(slug, "skipped", f"skipped: {reason}")
         else:
             runnable.append(slug)
+    runnable.sort(key=lambda slug: slug != ROUTER_SLUG)  # the others' second-source prices come from it
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
         for slug in apis.in_fetched_order(runnable):
             result = job.execute_in_process(
@@ -118,7 +120,20 @@ def sync_providers(
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)
+    if not dry_run and any(outcome.status == "ok" for outcome in outcomes.values()):
+        _refresh_cross_provider(definitions, instance, catalog_db, run_config["loggers"], tags)
     return [outcomes[slug] for slug in slugs]
+
+
+def _refresh_cross_provider(definitions, instance, catalog_db, loggers, tags) -> None:
+    """Links, discrepancies and exports read every provider's rows: refreshed once, after all runs."""
+    if "catalog_cross_provider" not in {job.name for job in definitions.jobs or []}:
+        return  # definitions without the cross-provider assets (a test's own)
+    definitions.resolve_job_def("catalog_cross_provider").execute_in_process(
+        run_config={"loggers": loggers}, instance=instance,
+        resources={"catalog_db": catalog_db} if catalog_db is not None else None,
+        tags={**owner_tags(), **(tags or {}), "catalog/trigger": "after-sync"}, raise_on_error=False,
+    )
 
 
 def _never_archived(slugs: list[str], catalog_db: CatalogDatabase) -> set[str]:

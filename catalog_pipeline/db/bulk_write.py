@@ -27,7 +27,7 @@ def insert_models(conn: Connection, listed: "_Listed", positions: list[int], pro
     if conn.dialect.name == "postgresql":
         texts = dict(listed.texts)
         texts["deactivated_at"] = [NULL if active else now.isoformat() for active in listed.is_active]
-        columns = [*MODEL_COLUMNS, "content_hash", "deactivated_at"]
+        columns = [*MODEL_COLUMNS, "content_hash", "deactivated_at", "price_observed_at"]
         constants = "\t".join([str(provider_id), *(now.isoformat() for _ in _TIMESTAMPS)])
         copy_text(conn, "models", [*columns, "provider_id", *_TIMESTAMPS], copy_lines(texts, columns, positions, suffix=constants))
         return

@@ -35,14 +35,16 @@ from .changes import record_load_changes
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
 from .price_holds import HeldChange, replace_pending, suspicious_changes
-from .row_text import frame_text, row_hashes, value_text
+from .row_text import NULL, frame_text, row_hashes, value_text
 from .schema import models, providers
 
 CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
-_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at")
+_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at", "price_observed_at")
 # is_active is compared on its own: deactivating a row must not have to rewrite its hash.
 _HASHED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c != "is_active")
 _PRICE_SET = frozenset(PRICE_COLUMNS)
+# price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
+_PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
 SHRINK_GUARD_RATIO = 0.5
 _CHUNK = 5000
 
@@ -114,7 +116,7 @@ def _load(
     engine: Engine, spec: ProviderSpec, frame: pd.DataFrame, now: datetime, *, dry_run: bool, force: bool,
     run_id: str | None, pause_point: Callable[[Connection], None] | None,
 ) -> LoadReport:
-    listed = _Listed.of(frame)
+    listed = _Listed.of(frame, now)
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at = _lock_provider(conn, spec, now)
         stored = _stored_models(conn, provider_id)
@@ -184,17 +186,28 @@ class _Listed:
     ids: pd.Index
     hashes: np.ndarray
     is_active: np.ndarray
+    price_observed_at: list[datetime | None]
 
     @classmethod
-    def of(cls, frame: pd.DataFrame) -> "_Listed":
+    def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
+        now = now or datetime.now(timezone.utc)
         texts = frame_text(frame, MODEL_COLUMNS)
         texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
+        # When a second source saw the price, the frame says so; a provider's own price is seen now.
+        observed_by_id = frame.attrs.get("price_observed_at") or {}
+        priced = frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
+        observed = [
+            observed_by_id.get(model_id, now) if has_price else None
+            for model_id, has_price in zip(frame["provider_model_id"].tolist(), priced)
+        ]
+        texts["price_observed_at"] = [NULL if when is None else when.isoformat() for when in observed]
         return cls(
             frame=frame,
             texts=texts,
             ids=pd.Index(frame["provider_model_id"].to_numpy(dtype=object)),
             hashes=np.array(texts["content_hash"], dtype=object),
             is_active=frame["is_active"].to_numpy(dtype=bool, na_value=True),
+            price_observed_at=observed,
         )
 
     def rows(self, positions: list[int]) -> list[dict[str, Any]]:
@@ -206,6 +219,7 @@ class _Listed:
             for column in ("input_modalities", "output_modalities"):
                 row[column] = jsonable(row[column])
             row["content_hash"] = self.texts["content_hash"][position]
+            row["price_observed_at"] = self.price_observed_at[position]
         return rows
 
 
@@ -249,7 +263,7 @@ def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
 
 def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Full content of the given models, for the rows whose hash or activity differs."""
-    columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.deactivated_at, *(models.c[c] for c in CONTENT_COLUMNS)]
+    columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(model_ids), _CHUNK):
         chunk = model_ids[start : start + _CHUNK]
@@ -308,8 +322,11 @@ def _diff_row(diff: CatalogDiff, plan: _Plan, old: dict[str, Any], new: dict[str
         plan.repriced.append(old["id"])
     # Listed but marked inactive by the provider: deactivated now, or still since then.
     deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
+    kept_sighting = not _PRICE_PROVENANCE & changes.keys()
+    if kept_sighting:
+        new["price_observed_at"] = old["price_observed_at"]
     update_row = {"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}}
-    if not held_here:  # its text in the listed frame is still what gets written
+    if not held_here and not kept_sighting:  # its text in the listed frame is still what gets written
         update_row["position"] = new["position"]
     plan.updates.append(update_row)
 
