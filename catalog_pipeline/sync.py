@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal
 
 import dagster as dg
@@ -108,9 +109,11 @@ def sync_providers(
             outcomes[slug] = ProviderOutcome(slug, "skipped", f"skipped: {reason}")
         else:
             runnable.append(slug)
-    runnable.sort(key=lambda slug: slug != ROUTER_SLUG)  # the others' second-source prices come from it
+    # The router runs first (the others' second-source prices come from it), the rest as fetched.
+    router = [slug for slug in runnable if slug == ROUTER_SLUG]
+    others = [slug for slug in runnable if slug != ROUTER_SLUG]
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
-        for slug in apis.in_fetched_order(runnable):
+        for slug in chain(router, apis.in_fetched_order(others)):
             result = job.execute_in_process(
                 run_config=run_config,
                 instance=instance,

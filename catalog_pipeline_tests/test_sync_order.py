@@ -13,6 +13,7 @@ from catalog_pipeline.definitions import defs as load_definitions
 from catalog_pipeline.defs.resources import CatalogDatabase
 from catalog_pipeline.sync import sync_providers
 
+from .across_helpers import default_router_payload, groq_payload
 from .catalog_snapshot import models_by_id
 from .conftest import FIXTURES
 from .http_server import json_reply
@@ -53,3 +54,26 @@ def test_a_provider_whose_list_comes_first_is_loaded_before_a_slow_one_answers(p
     assert seen == {"groq loaded first": True}, "groq's run waited for deepinfra's slow fetch"
     assert [(o.slug, o.status) for o in outcomes] == [("deepinfra", "ok"), ("groq", "ok")]  # reported in the order asked
     assert len(models_by_id(sqlite_url, "deepinfra")) == outcomes[0].counts["added"] > 0
+
+
+def test_the_router_still_runs_first_when_its_fetch_is_the_slowest(provider_env, sqlite_url):
+    # The router answers only once some provider's run has started. Run in fetch order, Groq's run
+    # would be that one (its fetch is done) and load without the router's offers; the router's run
+    # must come first, and Groq's price must come from it.
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def answer_once_a_run_started() -> None:
+            _wait_until(lambda: bool(instance.get_runs(limit=1)), PATIENCE_SECONDS)
+
+        provider_env.route("/groq/models", json_reply(groq_payload()))
+        provider_env.route(
+            "/huggingface/models", dataclasses.replace(json_reply(default_router_payload()), before_answer=answer_once_a_run_started)
+        )
+        outcomes = sync_providers(
+            ["groq", "huggingface"], instance=instance, definitions=load_definitions(),
+            catalog_db=CatalogDatabase(url=sqlite_url),
+        )
+        first_run = instance.get_runs()[-1]
+    assert first_run.tags["dagster/partition"] == "huggingface"
+    assert [(o.slug, o.status) for o in outcomes] == [("groq", "ok"), ("huggingface", "ok")]
+    assert models_by_id(sqlite_url, "groq")["llama-3.3-70b-versatile"]["price_source"] == "huggingface-router"
