@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from catalog_pipeline.db.migrate import head_revision
 
 from .catalog_cli import run_catalog
 from .legacy_catalogs import create_legacy_catalog
 
 
+@pytest.mark.empty_database
 def test_db_check_fails_until_upgrade_then_passes(catalog_url):
     create_legacy_catalog(catalog_url, "spine")
     behind = run_catalog("db", "check", database_url=catalog_url)
