@@ -26,9 +26,6 @@ from catalog_pipeline.providers import ADAPTERS
 from .http_server import FixtureServer, Reply, json_reply
 from .server_process import ServerProcess
 
-# One worker runs the whole module, so the module's one server is started once, not once per worker.
-pytestmark = pytest.mark.xdist_group("catalog_server_process")
-
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "proc-admin-key-0123456789-abcdefgh"
 PROVIDER_KEYS = {"DEEPINFRA_API_KEY": "di-secret-key-0123456789", "GROQ_API_KEY": "gsk-secret-key-0123456789"}
