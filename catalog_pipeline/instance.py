@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
+from catalog_pipeline.settings import DAGSTER_HOME_ENV_VAR, export_variable, load_settings
 
 if TYPE_CHECKING:
     import dagster as dg
 
-DAGSTER_HOME_ENV_VAR = "DAGSTER_HOME"
 DEFAULT_DAGSTER_HOME = DEFAULT_DATA_DIR / "dagster_home"
 CODE_LOCATION_NAME = "catalog_pipeline"
 DEFINITIONS_MODULE = "catalog_pipeline.definitions"
@@ -65,13 +64,13 @@ def initialisation_lock(home: Path) -> Iterator[None]:
 
 def prepare_dagster_home(say=print) -> Path:
     """Resolve DAGSTER_HOME (set it to the default when unset) and create dagster.yaml if absent."""
-    configured = os.environ.get(DAGSTER_HOME_ENV_VAR)
-    home = Path(configured).expanduser() if configured else DEFAULT_DAGSTER_HOME
+    configured = load_settings().dagster_home
+    home = Path(configured or DEFAULT_DAGSTER_HOME).expanduser()
     if not configured:
         say(f"{DAGSTER_HOME_ENV_VAR} is not set; using {home}")
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    os.environ[DAGSTER_HOME_ENV_VAR] = str(home)
+    export_variable(DAGSTER_HOME_ENV_VAR, str(home))  # Dagster and every child process read it there
     config = home / "dagster.yaml"
     with initialisation_lock(home):
         if not config.exists():

@@ -3,21 +3,27 @@
 Each provider gets its own run of `catalog_sync` (or `catalog_replay`) on the given instance, so
 its partition status and run history are its own and one provider's failure cannot touch
 another's rows. Dagster is loaded once, and every provider's HTTP fetch starts up front in a
-thread pool (see `pipeline/prefetch.py`), so N providers cost about one slow fetch plus N short
-runs rather than N start-ups and N fetches in a row.
+thread pool held by this call's own `PrefetchedProviderApis`, so N providers cost about one slow
+fetch plus N short runs rather than N start-ups and N fetches in a row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import dagster as dg
+from pydantic import PrivateAttr
 
-from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
-from catalog_pipeline.pipeline import prefetch
+from catalog_pipeline.defs.outcome import run_outcome, sync_counts
+from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
+from catalog_pipeline.pipeline.http import FetchedPage
 from catalog_pipeline.providers import adapter_for
 from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
+from catalog_pipeline.settings import CatalogSettings, load_settings
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -28,8 +34,30 @@ class ProviderOutcome:
     status: Status
     message: str
     run_id: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
     diff: dict[str, Any] | None = None
+
+
+class PrefetchedProviderApis(ProviderApis):
+    """The provider APIs of one `sync_providers` call: its fetches start at once, and each run's
+    fetch step takes its provider's result (pages or the exact error) from here."""
+
+    _pending: dict[str, Future] = PrivateAttr(default_factory=dict)
+
+    @contextmanager
+    def prefetching(self, slugs: list[str], *, max_workers: int) -> Iterator[None]:
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(slugs))), thread_name_prefix="prefetch") as pool:
+            self._pending = {slug: pool.submit(ProviderApis.fetch, self, slug) for slug in slugs}
+            try:
+                yield
+            finally:
+                for future in self._pending.values():
+                    future.cancel()
+                self._pending = {}
+
+    def fetch(self, slug: str) -> list[FetchedPage]:
+        future = self._pending.pop(slug, None)
+        return future.result() if future is not None else super().fetch(slug)
 
 
 def sync_providers(
@@ -37,6 +65,8 @@ def sync_providers(
     *,
     instance: dg.DagsterInstance,
     definitions: dg.Definitions,
+    catalog_db: CatalogDatabase | None = None,
+    settings: CatalogSettings | None = None,
     dry_run: bool = False,
     force: bool = False,
     from_archive: bool = False,
@@ -44,30 +74,37 @@ def sync_providers(
     tags: dict[str, str] | None = None,
     log_level: str = "WARNING",
 ) -> list[ProviderOutcome]:
+    """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now."""
     fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
     job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
+    configured: ProviderApis = definitions.resources["provider_apis"]
+    apis = PrefetchedProviderApis(**configured.model_dump()).using(settings or load_settings())
+    resources = {
+        # Handed over as is: a ConfigurableResource would be rebuilt from its config, futures lost.
+        "provider_apis": dg.ResourceDefinition.hardcoded_resource(apis),
+        **({"catalog_db": catalog_db} if catalog_db is not None else {}),
+    }
     outcomes: dict[str, ProviderOutcome] = {}
     runnable = []
-    never_archived = _never_archived(slugs, definitions) if from_archive else set()
+    never_archived = _never_archived(slugs, catalog_db or definitions.resources["catalog_db"]) if from_archive else set()
     for slug in slugs:
         reason = "no archived model list yet" if slug in never_archived else None
-        reason = reason or (None if from_archive else adapter_for(slug).SPEC.missing_key_reason())
+        reason = reason or (None if from_archive else apis.missing_key_reason(adapter_for(slug).SPEC))
         if reason:
             outcomes[slug] = ProviderOutcome(slug, "skipped", f"skipped: {reason}")
         else:
             runnable.append(slug)
-    apis = definitions.resources["provider_apis"]
-    fetches = [] if from_archive else runnable
-    with prefetch.prefetching(fetches, apis.fetch_now, max_workers=parallel_fetches):
+    with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
         for slug in runnable:
             result = job.execute_in_process(
                 run_config=run_config,
                 instance=instance,
                 partition_key=slug,
+                resources=resources,
                 tags={"catalog/trigger": "cli", **owner_tags(), **(tags or {})},
                 raise_on_error=False,
             )
@@ -75,52 +112,22 @@ def sync_providers(
     return [outcomes[slug] for slug in slugs]
 
 
-def _never_archived(slugs: list[str], definitions: dg.Definitions) -> set[str]:
+def _never_archived(slugs: list[str], catalog_db: CatalogDatabase) -> set[str]:
     from catalog_pipeline.db.archive import archived_slugs
 
-    # build_resources resolves the resource's EnvVar fields exactly as a run would.
-    with dg.build_resources({"catalog_db": definitions.resources["catalog_db"]}) as resources:
-        with resources.catalog_db.engine().connect() as conn:
-            return set(slugs) - archived_slugs(conn)
+    with catalog_db.engine().connect() as conn:
+        return set(slugs) - archived_slugs(conn)
 
 
 def _outcome(slug: str, result: dg.ExecuteInProcessResult) -> ProviderOutcome:
+    outcome = run_outcome(result.all_events)
     if not result.success:
-        return ProviderOutcome(slug, "failed", failure_message(result), run_id=result.run_id)
-    if not result.asset_materializations_for_node("model_catalog"):
-        return ProviderOutcome(slug, "skipped", skipped_reason(result) or "skipped", run_id=result.run_id)
-    (event,) = result.asset_materializations_for_node("model_catalog")
-    metadata = {key: value.value for key, value in event.metadata.items()}
-    counts = {k: metadata[k] for k in ("fetched", "transformed", "skipped", *DIFF_COUNT_KEYS) if k in metadata}
-    return ProviderOutcome(slug, "ok", metadata["message"], run_id=result.run_id, counts=counts, diff=metadata.get("diff"))
-
-
-def skipped_reason(result: dg.ExecuteInProcessResult) -> str | None:
-    """Why a run that succeeded synced nothing, as raw_models recorded it (None if it did not)."""
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_OBSERVATION":
-            reason = event.asset_observation_data.asset_observation.metadata.get("skipped_reason")
-            if reason is not None:
-                return reason.value
-    return None
-
-
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The cause named by a failed blocking check, else by the first failed step."""
-    for event in result.all_events:
-        evaluation = event.event_specific_data if event.event_type_value == "ASSET_CHECK_EVALUATION" else None
-        if evaluation is not None and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-            detail = evaluation.metadata.get("reason") or evaluation.description
-            shown = detail.value if hasattr(detail, "value") else detail
-            return f"check {evaluation.asset_check_key.name} failed: {shown}"
-    for event in result.all_events:
-        if not event.is_step_failure:
-            continue
-        data = event.step_failure_data
-        if data.user_failure_data is not None and data.user_failure_data.description:
-            return data.user_failure_data.description
-        if data.error is not None:
-            cause = data.error.cause or data.error
-            return f"{event.step_key}: {cause.message.strip()}"
-    return "run failed without a step failure (see the run in the Dagster UI)"
+        message = outcome.error or "run failed without a step failure (see the run in the Dagster UI)"
+        return ProviderOutcome(slug, "failed", message, run_id=result.run_id)
+    if not outcome.metadata:
+        return ProviderOutcome(slug, "skipped", outcome.skipped or "skipped", run_id=result.run_id)
+    metadata = outcome.metadata
+    return ProviderOutcome(
+        slug, "ok", metadata["message"], run_id=result.run_id, counts=sync_counts(metadata), diff=metadata.get("diff")
+    )
 

@@ -19,6 +19,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (timeouts)
     drop_after: int | None = None  # close the socket after this many body bytes (reset mid-body)
+    before_answer: Callable[[], None] | None = None  # runs in the request's thread first (wait on an event)
     # Sent with chunked encoding instead of `body`, one chunk per item, for as long as it yields.
     chunks: Callable[[], Iterable[bytes]] | None = None
     hold: threading.Event | None = None  # answer only once the test sets it (a provider mid-answer)
@@ -66,6 +67,8 @@ class FixtureServer:
                 parts = urlsplit(self.path)
                 server._record(Request(parts.path, parse_qs(parts.query), dict(self.headers)))
                 reply = server._next_reply(parts.path)
+                if reply.before_answer is not None:
+                    reply.before_answer()
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.hold is not None:

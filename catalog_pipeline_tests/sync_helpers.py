@@ -8,7 +8,7 @@ from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_m
 from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
-from catalog_pipeline.sync import failure_message, skipped_reason  # noqa: F401 - re-exported for the tests
+from catalog_pipeline.defs.outcome import run_outcome
 
 CATALOG_DEFS = [raw_models, normalized_models, model_catalog, prices_are_plausible, model_ids_and_limits_are_valid]
 
@@ -37,3 +37,13 @@ def materialize_provider(
 def catalog_metadata(result: dg.ExecuteInProcessResult) -> dict:
     (event,) = result.asset_materializations_for_node("model_catalog")
     return {key: value.value for key, value in event.metadata.items()}
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str | None:
+    """Why the run failed, as the CLI and the API say it (None when it did not)."""
+    return run_outcome(result.all_events).error
+
+
+def skipped_reason(result: dg.ExecuteInProcessResult) -> str | None:
+    """Why a run that succeeded synced nothing, as raw_models recorded it (None if it did not)."""
+    return run_outcome(result.all_events).skipped

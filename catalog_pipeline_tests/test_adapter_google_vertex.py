@@ -1,6 +1,7 @@
 import pytest
 
 from catalog_pipeline import get_models_by_provider_slug
+from catalog_pipeline.defs.resources import ProviderApis
 from catalog_pipeline.pipeline.normalize import PayloadShapeError
 from catalog_pipeline.providers import google_vertex
 
@@ -78,6 +79,6 @@ def test_sync_over_http_walks_publishers_and_pages(provider_env, sqlite_url):
 def test_quota_project_header_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("GOOGLE_VERTEX_API_KEY", "token-abc")
     monkeypatch.setenv("GOOGLE_VERTEX_PROJECT", "billing-project-7")
-    assert google_vertex.SPEC.auth_headers() == {
+    assert ProviderApis().credentials_for(google_vertex.SPEC).headers == {
         "Authorization": "Bearer token-abc", "x-goog-user-project": "billing-project-7",
     }

@@ -85,7 +85,7 @@ def test_normalized_models_alone_reads_the_archive_and_never_calls_the_provider(
 
 
 def test_without_upstream_data_the_message_names_the_asset_to_materialize(provider_env, catalog_url):
-    from catalog_pipeline.sync import failure_message
+    from .sync_helpers import failure_message
 
     for selection in (["model_catalog"], ["normalized_models"]):
         result = materialize_alone(selection, "openrouter", catalog_url)

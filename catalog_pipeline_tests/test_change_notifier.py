@@ -12,7 +12,7 @@ import pytest
 from catalog_pipeline.db.changes import read_changes
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.defs.resources import CatalogDatabase
-from catalog_pipeline.defs.sensors import SIGNATURE_HEADER, build_change_notifier, catalog_change_notifier
+from catalog_pipeline.defs.sensors import SIGNATURE_HEADER, build_change_notifier
 
 from .change_scenarios import GROQ, load, model, produce_one_change_of_each_kind
 from .webhook_receiver import WebhookReceiver
@@ -72,20 +72,20 @@ def test_every_change_arrives_in_order_once_the_receiver_comes_back(catalog_url,
 def test_no_url_means_off_and_an_unreachable_receiver_loses_nothing(sqlite_url, monkeypatch):
     produce_one_change_of_each_kind(sqlite_url)
     monkeypatch.delenv("CATALOG_WEBHOOK_URL", raising=False)
-    cursor, message = tick(catalog_change_notifier, sqlite_url, "4")
+    cursor, message = tick(build_change_notifier(), sqlite_url, "4")
     assert (cursor, message) == ("4", "CATALOG_WEBHOOK_URL is not set")
 
     with WebhookReceiver(200) as receiver:
         gone = receiver.url  # the receiver stops at the end of this block: nothing listens any more
     monkeypatch.setenv("CATALOG_WEBHOOK_URL", gone)
     monkeypatch.delenv("CATALOG_WEBHOOK_SECRET", raising=False)
-    cursor, message = tick(catalog_change_notifier, sqlite_url, "4")
+    cursor, message = tick(build_change_notifier(), sqlite_url, "4")
     assert cursor == "4" and "ConnectError from http://127.0.0.1:" in message
     assert "url-token" not in message and "/hooks" not in message
 
     with WebhookReceiver(200) as receiver:
         monkeypatch.setenv("CATALOG_WEBHOOK_URL", receiver.url)
-        cursor, message = tick(catalog_change_notifier, sqlite_url, "4")
+        cursor, message = tick(build_change_notifier(), sqlite_url, "4")
     assert "delivered 9 changes" in message
     assert SIGNATURE_HEADER not in receiver.deliveries[0].headers  # no secret, no signature
     assert [c["id"] for c in json.loads(receiver.deliveries[0].body)["changes"]][0] == 5

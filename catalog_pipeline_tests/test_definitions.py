@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from catalog_pipeline.definitions import defs
+from catalog_pipeline.definitions import defs as load_definitions
 from catalog_pipeline.providers import ADAPTERS
 
 
 def test_definitions_load_with_in_process_jobs_and_blocking_checks():
+    defs = load_definitions()
     job = defs.resolve_job_def("catalog_sync")
     assert job.executor_def is dg.in_process_executor
     assert {key.name for key in defs.resolve_asset_graph().asset_check_keys} == {
@@ -25,12 +26,14 @@ def test_daily_schedule_requests_one_run_per_provider_with_a_key(monkeypatch):
     for module in ADAPTERS.values():
         monkeypatch.delenv(module.SPEC.api_key_env_var, raising=False)
     monkeypatch.setenv("GROQ_API_KEY", "k")
+    defs = load_definitions()
     schedule = defs.resolve_schedule_def("daily_catalog_sync")
     with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(2026, 11, 29, 3, tzinfo=timezone.utc),
             repository_def=defs.get_repository_def(),
+            resources=defs.resources,
         )
         requests = list(schedule.evaluate_tick(context).run_requests or [])
     keyless_or_optional = [s for s, m in ADAPTERS.items() if not m.SPEC.key_required] + ["groq"]
@@ -42,7 +45,7 @@ def test_daily_schedule_requests_one_run_per_provider_with_a_key(monkeypatch):
 
 
 def test_schedule_cron_comes_from_the_environment():
-    code = "from catalog_pipeline.definitions import defs; print(defs.resolve_schedule_def('daily_catalog_sync').cron_schedule)"
+    code = "from catalog_pipeline.definitions import defs; print(defs().resolve_schedule_def('daily_catalog_sync').cron_schedule)"
     env = {**os.environ, "CATALOG_SYNC_CRON": "15 */6 * * *"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "15 */6 * * *", done.stderr

@@ -142,5 +142,5 @@ def test_each_sync_models_start_fails_the_dead_runs_first(instance, provider):
     from catalog_pipeline.sync import sync_providers
 
     dead = started_run(instance, provider, {HOST_TAG: socket.gethostname(), PID_TAG: str(gone_pid())})
-    assert sync_providers([], instance=instance, definitions=defs) == []
+    assert sync_providers([], instance=instance, definitions=defs()) == []
     assert "gone" in failure_message(instance, dead)

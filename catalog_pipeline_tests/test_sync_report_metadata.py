@@ -24,7 +24,7 @@ def latest_catalog_metadata(instance: dg.DagsterInstance, slug: str) -> dict:
 
 
 def test_model_catalog_declares_the_models_table_columns():
-    schema = defs.resolve_assets_def(CATALOG).specs_by_key[CATALOG].metadata["dagster/column_schema"]
+    schema = defs().resolve_assets_def(CATALOG).specs_by_key[CATALOG].metadata["dagster/column_schema"]
     assert isinstance(schema, dg.TableSchema)
     assert [column.name for column in schema.columns] == [column.name for column in models.columns]
     by_name = {column.name: column for column in schema.columns}

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR
+from catalog_pipeline.settings import DATABASE_URL_ENV_VAR
 from catalog_pipeline.pipeline.money import to_fixed_point
 
 
@@ -50,12 +50,13 @@ def open_catalog(prog: str, url: str | None, *, upgrade: bool = True):
     from sqlalchemy.engine import make_url
 
     from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine, resolve_database_url
+    from catalog_pipeline.settings import SettingsError
 
     try:
         engine = catalog_engine(url, upgrade=upgrade)
         with engine.connect():  # upgrading connected already; otherwise find out now
             return engine
-    except CatalogConfigError as exc:
+    except (CatalogConfigError, SettingsError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 - any driver error: say which database, then stop
         shown = make_url(resolve_database_url(url)).render_as_string(hide_password=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from catalog_pipeline.db.engine import DATABASE_URL_ENV_VAR
 from catalog_pipeline.instance import open_instance, prepare_dagster_home
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
+from catalog_pipeline.pipeline.credentials import provider_credentials
+from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, CatalogSettings, SettingsError, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,21 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def list_providers() -> None:
+def list_providers(settings: CatalogSettings) -> None:
     print(f"{'slug':<20} {'name':<20} {'kind':<6} {'key':<28} {'key set':<8} base URL")
     for slug, module in ADAPTERS.items():
         spec = module.SPEC
         key = spec.api_key_env_var + ("" if spec.key_required else " (optional)")
-        print(f"{slug:<20} {spec.name:<20} {spec.kind:<6} {key:<28} {'yes' if spec.api_key() else 'no':<8} {spec.resolved_base_url()}")
+        credentials = provider_credentials(spec, settings)
+        print(f"{slug:<20} {spec.name:<20} {spec.kind:<6} {key:<28} {'yes' if credentials.api_key else 'no':<8} {credentials.base_url}")
     print(f"{len(ADAPTERS)} providers")
 
 
-def accept_pending_changes(slug: str) -> int:
-    from catalog_pipeline.db.engine import catalog_engine
+def accept_pending_changes(catalog_db, slug: str) -> int:
     from catalog_pipeline.db.price_holds import accept_pending
     from catalog_pipeline.pipeline.money import to_fixed_point
 
-    applied = accept_pending(catalog_engine(), slug)
+    applied = accept_pending(catalog_db.engine(), slug)
     for change in applied:
         print(f"{slug}  {change.provider_model_id}  {change.column}: {to_fixed_point(change.old)} -> {to_fixed_point(change.new)}")
     print(f"{len(applied)} held price changes of {slug} accepted")
@@ -51,8 +51,13 @@ def accept_pending_changes(slug: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()  # the environment, then .env in the working directory
+    except SettingsError as exc:
+        print(f"sync-models: {exc}", file=sys.stderr)
+        return 2
     if args.list_providers:
-        list_providers()
+        list_providers(settings)
         return 0
     unknown = [slug for slug in args.providers or [] if slug not in ADAPTERS]
     if args.accept_pending and args.accept_pending not in ADAPTERS:
@@ -60,38 +65,37 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"sync-models: unknown provider(s): {', '.join(unknown)}. Known: {', '.join(PROVIDER_SLUGS)}", file=sys.stderr)
         return 2
-    if args.database_url:
-        os.environ[DATABASE_URL_ENV_VAR] = args.database_url
     # Runs must land in a persistent instance to show up in the UI's run history.
     prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
     # Dagster is imported only now: --help and --list-providers stay instant.
-    from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine
+    from catalog_pipeline.db.engine import CatalogConfigError
     from catalog_pipeline.definitions import defs
+    from catalog_pipeline.defs.resources import CatalogDatabase
     from catalog_pipeline.sync import sync_providers
 
+    catalog_db = CatalogDatabase(url=args.database_url or settings.database_url)
+
     try:
-        catalog_engine()  # fail fast, with the setting named, on a bad URL or unreachable database
+        catalog_db.engine()  # fail fast, with the setting named, on a bad URL or unreachable database
     except CatalogConfigError as exc:
         print(f"sync-models: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - any driver error: say which database, then stop
-        from catalog_pipeline.db.engine import resolve_database_url
-        from sqlalchemy.engine import make_url
-
-        shown = make_url(resolve_database_url()).render_as_string(hide_password=True)
-        print(f"sync-models: cannot open the catalog database {shown}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"sync-models: cannot open the catalog database {catalog_db.describe()}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
     if args.accept_pending:
-        return accept_pending_changes(args.accept_pending)
+        return accept_pending_changes(catalog_db, args.accept_pending)
 
     slugs = args.providers or PROVIDER_SLUGS
     with open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
             slugs,
             instance=instance,
-            definitions=defs,
+            definitions=defs(),
+            catalog_db=catalog_db,
+            settings=settings,
             dry_run=args.dry_run,
             force=args.force,
             from_archive=args.from_archive,

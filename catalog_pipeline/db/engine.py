@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +13,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, load_settings
+
 from .migrate import upgrade_catalog
 
-DATABASE_URL_ENV_VAR = "CATALOG_DATABASE_URL"
-DEFAULT_DATA_DIR = Path("~/.model-catalog-sync").expanduser()
+DEFAULT_DATA_DIR = Path("~/.model-catalog-sync")  # expanded when used, not at import
 
 
 class CatalogConfigError(Exception):
@@ -41,11 +41,11 @@ class DatabaseTimeouts:
 
 
 def default_database_url() -> str:
-    return f"sqlite:///{DEFAULT_DATA_DIR / 'catalog.db'}"
+    return f"sqlite:///{DEFAULT_DATA_DIR.expanduser() / 'catalog.db'}"
 
 
 def resolve_database_url(url: str | None = None) -> str:
-    return url or os.environ.get(DATABASE_URL_ENV_VAR) or default_database_url()
+    return url or load_settings().database_url or default_database_url()
 
 
 def normalize_database_url(url: str) -> str:

@@ -56,7 +56,7 @@ def raw_models(
 ) -> Iterator[dg.Output | dg.AssetObservation]:
     module = adapter_for(context.partition_key)
     spec = module.SPEC
-    if reason := spec.missing_key_reason():
+    if reason := provider_apis.missing_key_reason(spec):
         yield from _not_configured(context, f"skipped: {reason}")
         return
     try:

@@ -2,43 +2,43 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
-from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine
-from catalog_pipeline.pipeline import prefetch
+from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine, resolve_database_url
+from catalog_pipeline.pipeline import credentials
 from catalog_pipeline.pipeline.body import MiB
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
 from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.redact import Redactor
 from catalog_pipeline.pipeline.spec import ProviderSpec
 from catalog_pipeline.providers import ADAPTERS, adapter_for
-
-ADMIN_KEY_ENV_VAR = "ADMIN_API_KEY"
-
-
-def provider_keys() -> list[str]:
-    return [key for module in ADAPTERS.values() if (key := module.SPEC.api_key())]
+from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, CatalogSettings, load_settings
 
 
-def configured_secrets() -> list[str]:
-    """Every configured key: all providers' keys and ADMIN_API_KEY. The one place that gathers
-    them, until a settings module owns the environment."""
-    admin = os.environ.get(ADMIN_KEY_ENV_VAR)
-    return provider_keys() + ([admin] if admin else [])
+def provider_keys(settings: CatalogSettings | None = None) -> list[str]:
+    """Every provider key that is set (`settings` unset: read now)."""
+    settings = settings or load_settings()
+    return [key for module in ADAPTERS.values() if (key := credentials.provider_credentials(module.SPEC, settings).api_key)]
 
 
-def configured_redactor() -> Redactor:
-    return Redactor(configured_secrets())
+def configured_secrets(settings: CatalogSettings | None = None) -> list[str]:
+    """Every configured key: all providers' keys and ADMIN_API_KEY."""
+    settings = settings or load_settings()
+    admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    return provider_keys(settings) + ([admin] if admin else [])
+
+
+def configured_redactor(settings: CatalogSettings | None = None) -> Redactor:
+    return Redactor(configured_secrets(settings))
 
 
 class CatalogDatabase(dg.ConfigurableResource):
-    """The catalog. `url` unset: `CATALOG_DATABASE_URL`, else a SQLite file in ~/.model-catalog-sync."""
+    """The catalog. `url` unset: `CATALOG_DATABASE_URL` (environment, then `.env`), else a SQLite file in ~/.model-catalog-sync."""
 
-    url: str | None = Field(default=None, description="SQLAlchemy URL of the catalog database")
+    url: str | None = Field(default=None, description=f"SQLAlchemy URL of the catalog database (unset: ${DATABASE_URL_ENV_VAR})")
     connect_timeout_seconds: float = Field(default=10.0, gt=0, description="PostgreSQL: connecting")
     statement_timeout_seconds: float = Field(default=120.0, gt=0, description="PostgreSQL statement_timeout")
     lock_timeout_seconds: float = Field(default=30.0, gt=0, description="PostgreSQL lock_timeout")
@@ -65,10 +65,17 @@ class CatalogDatabase(dg.ConfigurableResource):
             sqlite_busy_seconds=self.sqlite_busy_timeout_seconds,
         )
 
+    def resolved_url(self) -> str:
+        return resolve_database_url(self.url)
+
+    def describe(self) -> str:
+        """The resolved URL with its password hidden, for messages."""
+        return make_url(self.resolved_url()).render_as_string(hide_password=True)
+
 
 class ProviderApis(dg.ConfigurableResource):
     """HTTP policy for provider model-list calls. Keys and base URLs come from each provider's
-    `<SLUG>_API_KEY` / `<SLUG>_BASE_URL`, read when a run starts (never at import)."""
+    `<SLUG>_API_KEY` / `<SLUG>_BASE_URL` (environment, then `.env`), read when a run starts."""
 
     connect_timeout_seconds: float = 10.0
     read_timeout_seconds: float = 60.0
@@ -85,6 +92,21 @@ class ProviderApis(dg.ConfigurableResource):
         default=256 * MiB, ge=1, description="cap on all pages of one provider, received and after decompression"
     )
 
+    # Not config: Dagster would show the keys. Outside a run (server, CLI checks) each call reads them anew.
+    _settings: CatalogSettings | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = load_settings()
+
+    def using(self, settings: CatalogSettings) -> "ProviderApis":
+        """A copy whose keys and base URLs come from `settings`, for work outside a run (CLI, server)."""
+        bound = self.model_copy()
+        bound._settings = settings
+        return bound
+
+    def _current_settings(self) -> CatalogSettings:
+        return self._settings if self._settings is not None else load_settings()
+
     def policy(self) -> HttpPolicy:
         return HttpPolicy(
             connect_timeout=self.connect_timeout_seconds,
@@ -97,24 +119,35 @@ class ProviderApis(dg.ConfigurableResource):
             max_provider_bytes=self.max_provider_bytes,
         )
 
-    def fetch(self, slug: str) -> list[FetchedPage]:
-        """Every page of the provider's model list: prefetched by the caller, or fetched now."""
-        future = prefetch.take(slug)
-        return future.result() if future is not None else self.fetch_now(slug)
+    def credentials_for(self, spec: ProviderSpec) -> credentials.ProviderCredentials:
+        return credentials.provider_credentials(spec, self._current_settings())
 
-    def fetch_now(self, slug: str) -> list[FetchedPage]:
+    def api_key(self, spec: ProviderSpec) -> str | None:
+        return self.credentials_for(spec).api_key
+
+    def missing_key_reason(self, spec: ProviderSpec) -> str | None:
+        """Why this provider cannot be synced now, or None when it can."""
+        return credentials.missing_key_reason(spec, self._current_settings())
+
+    def provider_keys(self) -> list[str]:
+        """Every provider key that is set, for redaction."""
+        return provider_keys(self._current_settings())
+
+    def fetch(self, slug: str) -> list[FetchedPage]:
+        """Every page of the provider's model list."""
         module = adapter_for(slug)
         with self.client_for(module.SPEC) as http:
             return fetch_model_list(module, http)
 
     def redactor(self) -> Redactor:
         """Masks every configured key (all providers' and the admin key) in whatever it is given."""
-        return configured_redactor()
+        return configured_redactor(self._current_settings())
 
     def client_for(self, spec: ProviderSpec) -> ProviderHttp:
+        resolved = self.credentials_for(spec)
         return ProviderHttp(
-            base_url=spec.resolved_base_url(),
-            headers=spec.auth_headers(),
+            base_url=resolved.base_url,
+            headers=resolved.headers,
             policy=self.policy(),
             redactor=self.redactor(),
             extra_origins=spec.extra_origins,

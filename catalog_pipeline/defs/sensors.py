@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,11 +18,10 @@ import httpx
 from sqlalchemy import Engine
 
 from catalog_pipeline.db.changes import read_changes
+from catalog_pipeline.settings import WEBHOOK_SECRET_ENV_VAR, WEBHOOK_URL_ENV_VAR, CatalogSettings, load_settings
 
 from .resources import CatalogDatabase
 
-WEBHOOK_URL_ENV_VAR = "CATALOG_WEBHOOK_URL"
-WEBHOOK_SECRET_ENV_VAR = "CATALOG_WEBHOOK_SECRET"
 SIGNATURE_HEADER = "X-Catalog-Signature-256"
 BATCH_SIZE = 200
 MAX_BATCHES_PER_TICK = 10
@@ -36,9 +34,10 @@ class Webhook:
     secret: str | None
 
 
-def webhook_from_environment() -> Webhook:
-    # The only reads of these two variables; they move into settings.py once it exists.
-    return Webhook(os.environ.get(WEBHOOK_URL_ENV_VAR) or None, os.environ.get(WEBHOOK_SECRET_ENV_VAR) or None)
+def webhook_from_settings(settings: CatalogSettings | None = None) -> Webhook:
+    settings = settings or load_settings()
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return Webhook(settings.webhook_url, secret)
 
 
 @dataclass(frozen=True)
@@ -79,16 +78,20 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def build_change_notifier(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES_PER_TICK) -> dg.SensorDefinition:
+def build_change_notifier(
+    *, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES_PER_TICK, settings: CatalogSettings | None = None
+) -> dg.SensorDefinition:
+    """On by default when a webhook URL is set in `settings` (unset: read now); the URL itself is read at each tick."""
+
     @dg.sensor(
         name="catalog_change_notifier",
         minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING if webhook_from_environment().url else dg.DefaultSensorStatus.STOPPED,
+        default_status=dg.DefaultSensorStatus.RUNNING if webhook_from_settings(settings).url else dg.DefaultSensorStatus.STOPPED,
         description=f"POSTs new catalog changes as JSON batches to ${WEBHOOK_URL_ENV_VAR} (off when unset),"
                     f" signed with HMAC-SHA256 in {SIGNATURE_HEADER} when ${WEBHOOK_SECRET_ENV_VAR} is set.",
     )
     def catalog_change_notifier(context: dg.SensorEvaluationContext, catalog_db: CatalogDatabase) -> dg.SkipReason:
-        webhook = webhook_from_environment()
+        webhook = webhook_from_settings()
         if not webhook.url:
             return dg.SkipReason(f"{WEBHOOK_URL_ENV_VAR} is not set")
         start = int(context.cursor or 0)
@@ -104,5 +107,3 @@ def build_change_notifier(*, batch_size: int = BATCH_SIZE, max_batches: int = MA
 
     return catalog_change_notifier
 
-
-catalog_change_notifier = build_change_notifier()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 from urllib.parse import urlencode
@@ -50,21 +49,3 @@ class ProviderSpec:
     @property
     def base_url_env_var(self) -> str:
         return f"{env_prefix(self.slug)}_BASE_URL"
-
-    def resolved_base_url(self) -> str:
-        return (os.environ.get(self.base_url_env_var) or self.base_url).rstrip("/")
-
-    def api_key(self) -> str | None:
-        return os.environ.get(self.api_key_env_var) or None
-
-    def missing_key_reason(self) -> str | None:
-        """Why this provider cannot be synced now, or None when it can."""
-        if self.key_required and not self.api_key():
-            return f"{self.api_key_env_var} is not set"
-        return None
-
-    def auth_headers(self) -> dict[str, str]:
-        key = self.api_key()
-        headers = {"Authorization": f"{self.auth_scheme} {key}"} if key else {}
-        headers.update({name: os.environ[var] for name, var in self.header_env_vars if os.environ.get(var)})
-        return headers

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from catalog_pipeline.db.changes import KINDS, read_changes
-from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.defs.resources import CatalogDatabase
 from catalog_pipeline.providers import ADAPTERS
 
 DEFAULT_LIMIT = 100
@@ -31,7 +31,7 @@ def changes_page(query: Iterable[tuple[str, str]]) -> dict[str, Any]:
     limit = _whole("limit", params["limit"], 1, MAX_LIMIT) if "limit" in params else DEFAULT_LIMIT
     cursor = _whole("cursor", params["cursor"], 1, 2**63 - 1) if "cursor" in params else None
     # One row more than asked says whether another page exists.
-    rows = read_changes(catalog_engine(), since=since, provider=provider, kind=kind, limit=limit + 1, before_id=cursor)
+    rows = read_changes(CatalogDatabase().engine(), since=since, provider=provider, kind=kind, limit=limit + 1, before_id=cursor)
     page = rows[:limit]
     return {"changes": page, "next_cursor": str(page[-1]["id"]) if len(rows) > limit else None}
 

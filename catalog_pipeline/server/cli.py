@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import copy
 import ipaddress
-import os
 import signal
 import socket
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+
+from catalog_pipeline.settings import SettingsError, load_settings, withhold_variable
 
 from .auth import ADMIN_KEY_ENV_VAR, AdminKeyError, validate_admin_key
 
@@ -76,12 +77,13 @@ def _install_stop_handlers() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        admin_key = validate_admin_key(os.environ.get(ADMIN_KEY_ENV_VAR))
-    except AdminKeyError as exc:
+        settings = load_settings()
+        admin_key = validate_admin_key(settings.admin_api_key.get_secret_value() if settings.admin_api_key else None)
+    except (SettingsError, AdminKeyError) as exc:
         _say(f"refusing to start: {exc}")
         return 2
-    # No child (daemon, code servers, run workers) inherits the admin key.
-    os.environ.pop(ADMIN_KEY_ENV_VAR, None)
+    # No child (daemon, code servers, run workers) inherits the admin key from our environment.
+    withhold_variable(ADMIN_KEY_ENV_VAR)
     if not 0 < args.port < 65536:
         _say(f"refusing to start: --port {args.port} is not a TCP port")
         return 2

@@ -20,6 +20,7 @@ import dagster as dg
 import httpx
 from starlette.types import ASGIApp
 
+from catalog_pipeline.defs.outcome import OUTCOME_EVENT_TYPES, run_outcome
 from catalog_pipeline.instance import CODE_LOCATION_NAME
 from catalog_pipeline.run_liveness import PARTITION_TAG, fail_dead_runs
 
@@ -30,7 +31,6 @@ KEPT_OUTCOMES = 1024  # finished runs' outcomes never change; this many are kept
 UPDATE_OVERLAP = timedelta(minutes=5)
 TRIGGER_TAG = "catalog/trigger"
 DRY_RUN_TAG = "catalog/dry_run"
-CATALOG_ASSET = dg.AssetKey("model_catalog")
 
 IN_PROGRESS_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
@@ -196,41 +196,11 @@ class DagsterRuns:
         return outcome
 
     def _outcome(self, run_id: str) -> tuple[dict[str, Any], str | None]:
-        events = self.instance.get_records_for_run(
-            run_id,
-            of_type={
-                dg.DagsterEventType.ASSET_MATERIALIZATION,
-                dg.DagsterEventType.STEP_FAILURE,
-                dg.DagsterEventType.RUN_FAILURE,
-                dg.DagsterEventType.RUN_CANCELED,
-            },
-        ).records
-        metadata: dict[str, Any] = {}
-        step_errors: list[str] = []
-        run_error: str | None = None
-        for record in events:
-            entry = record.event_log_entry
-            event = entry.dagster_event
-            if event is None:
-                continue
-            if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-                materialization = entry.asset_materialization
-                if materialization is not None and materialization.asset_key == CATALOG_ASSET:
-                    metadata = {key: value.value for key, value in materialization.metadata.items()}
-            elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-                step_errors.append(_step_failure_message(event))
-            elif run_error is None:
-                run_error = event.message or entry.user_message
-        return metadata, (step_errors[0] if step_errors else run_error)
-
-
-def _step_failure_message(event: Any) -> str:
-    data = event.step_failure_data
-    if data.user_failure_data is not None and data.user_failure_data.description:
-        return data.user_failure_data.description
-    if data.error is not None:
-        return data.error.message.strip()
-    return event.message or "step failed"
+        records = self.instance.get_records_for_run(run_id, of_type=set(OUTCOME_EVENT_TYPES)).records
+        outcome = run_outcome(
+            record.event_log_entry.dagster_event for record in records if record.event_log_entry.dagster_event is not None
+        )
+        return outcome.metadata, outcome.error
 
 
 def iso(timestamp: float | datetime | None) -> str | None:

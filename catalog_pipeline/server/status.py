@@ -8,44 +8,38 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.price_holds import pending_changes
 from catalog_pipeline.db.queries import get_expiring_models, get_providers
+from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.pipeline.money import to_fixed_point
 from catalog_pipeline.providers import ADAPTERS
+from catalog_pipeline.settings import load_settings
 
 from .runs import RunSummary, iso
 from .syncs import sync_counts
 
 EXPIRING_WITHIN_DAYS = 30
-STALE_AFTER_ENV_VAR = "CATALOG_STALE_AFTER_HOURS"
-DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
 MAX_STALE_AFTER_HOURS = 24.0 * 365 * 10
 SNAPSHOT_TTL_SECONDS = 2.0
 
 
 def default_stale_after_hours() -> float:
-    try:
-        value = float(os.environ.get(STALE_AFTER_ENV_VAR) or DEFAULT_STALE_AFTER_HOURS)
-    except ValueError:
-        return DEFAULT_STALE_AFTER_HOURS
-    return value if value > 0 else DEFAULT_STALE_AFTER_HOURS
+    return load_settings().stale_after_hours
 
 
 def catalog_rows() -> dict[str, dict[str, Any]]:
-    return {row["slug"]: row for row in get_providers()}
+    return {row["slug"]: row for row in get_providers(database_url=CatalogDatabase().resolved_url())}
 
 
 def pending_price_changes() -> dict[str, list[dict[str, Any]]]:
     """Held price moves by provider, waiting for `sync-models --accept-pending <slug>`."""
     held: dict[str, list[dict[str, Any]]] = {}
-    for row in pending_changes(catalog_engine()):
+    for row in pending_changes(CatalogDatabase().engine()):
         held.setdefault(row["provider"], []).append({
             "model": row["provider_model_id"],
             "field": row["column_name"],
@@ -61,12 +55,13 @@ def expiring_models() -> list[dict[str, Any]]:
     return [
         {**row, "expiration_date": row["expiration_date"].isoformat(),
          "deprecation_date": row["deprecation_date"].isoformat() if row["deprecation_date"] else None}
-        for row in get_expiring_models(EXPIRING_WITHIN_DAYS)
+        for row in get_expiring_models(EXPIRING_WITHIN_DAYS, database_url=CatalogDatabase().resolved_url())
     ]
 
 
 def list_providers(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     listed = []
+    apis = ProviderApis().using(load_settings())
     for slug, module in ADAPTERS.items():
         spec = module.SPEC
         row = rows.get(slug) or {}
@@ -76,7 +71,7 @@ def list_providers(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "kind": spec.kind,
             "api_key_env_var": spec.api_key_env_var,
             "key_required": spec.key_required,
-            "api_key_set": spec.api_key() is not None,
+            "api_key_set": apis.api_key(spec) is not None,
             "model_count": row.get("model_count", 0),
             "active_model_count": row.get("active_model_count", 0),
             "last_synced_at": iso(row.get("last_synced_at")),

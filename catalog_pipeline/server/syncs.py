@@ -8,7 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 
-from catalog_pipeline.defs.reporting import DIFF_COUNT_KEYS
+from catalog_pipeline.defs.outcome import sync_counts
+from catalog_pipeline.defs.resources import ProviderApis
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
 
 from .runs import LaunchError, RunSummary
@@ -41,8 +42,11 @@ class ProviderBusy(Exception):
 
 
 class SyncService:
-    def __init__(self, runs: Runs, *, wait_timeout: float = DEFAULT_WAIT_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, runs: Runs, *, wait_timeout: float = DEFAULT_WAIT_TIMEOUT_SECONDS, provider_apis: ProviderApis | None = None
+    ) -> None:
         self.runs = runs
+        self.provider_apis = provider_apis or ProviderApis()  # which keys are set, read at each request
         self.wait_timeout = wait_timeout
         self._guard = threading.Lock()
         self._launching: set[str] = set()
@@ -71,7 +75,7 @@ class SyncService:
                 "message": f"unknown provider {provider!r}",
                 "details": {"provider": provider, "known_providers": PROVIDER_SLUGS},
             })
-        if reason := ADAPTERS[provider].SPEC.missing_key_reason():
+        if reason := self.provider_apis.missing_key_reason(ADAPTERS[provider].SPEC):
             return Answer(422, {
                 "success": False,
                 "message": f"skipped: {reason}",
@@ -96,7 +100,7 @@ class SyncService:
 
     async def sync_all(self, *, dry_run: bool, wait: bool, tags: dict[str, str]) -> Answer:
         async def launch(provider: str) -> dict[str, Any]:
-            if reason := ADAPTERS[provider].SPEC.missing_key_reason():
+            if reason := self.provider_apis.missing_key_reason(ADAPTERS[provider].SPEC):
                 return {"provider": provider, "status": "skipped", "message": f"skipped: {reason}"}
             try:
                 run_id = await self.start(provider, dry_run=dry_run, tags=tags)
@@ -137,24 +141,6 @@ def provider_result(provider: str, run_id: str, summary: RunSummary | None, dry_
                 "dry_run": dry_run, "message": message}
     return {"provider": provider, "status": "succeeded", "run_id": run_id, "run_status": summary.status,
             **sync_counts(summary.metadata)}
-
-
-def sync_counts(metadata: dict[str, Any]) -> dict[str, Any]:
-    dry_run = bool(metadata.get("dry_run"))
-    transformed = metadata.get("transformed")
-    counts = {
-        "message": metadata.get("message"),
-        "provider_id": metadata.get("provider_id"),
-        "dry_run": dry_run,
-        "models_fetched": metadata.get("fetched"),
-        "models_transformed": transformed,
-        "models_synced": 0 if dry_run else transformed,
-        "models_skipped": metadata.get("skipped"),
-        **{key: metadata.get(key) for key in DIFF_COUNT_KEYS},
-    }
-    if dry_run:
-        counts["diff"] = metadata.get("diff")
-    return counts
 
 
 def _details(result: dict[str, Any]) -> dict[str, Any]:
