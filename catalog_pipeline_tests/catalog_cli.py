@@ -24,7 +24,7 @@ def run_catalog(
     if in_process:
         from catalog_pipeline.cli.catalog import main
 
-        return run_main(main, [*args, *extra], full_env)
+        return run_main(main, [*args, *extra], full_env, REPO_ROOT)
     return subprocess.run(
         [sys.executable, "-m", "catalog_pipeline.cli.catalog", *args, *extra],
         env=full_env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,

@@ -27,7 +27,7 @@ def sync_models_in_process(*args: str, database_url: str, extra_env: dict[str, s
     """`sync_models(...)` without the new interpreter: same arguments, environment and output."""
     from catalog_pipeline.cli.sync_models import main
 
-    return run_main(main, list(args), {**os.environ, "CATALOG_DATABASE_URL": database_url, **(extra_env or {})})
+    return run_main(main, list(args), {**os.environ, "CATALOG_DATABASE_URL": database_url, **(extra_env or {})}, REPO)
 
 
 def provider_lines(stdout: str, slugs) -> dict[str, str]:

@@ -13,6 +13,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from pathlib import Path
 
 
 @contextmanager
@@ -29,9 +30,20 @@ def exact_environment(env: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_main(main: Callable[[list[str]], int], args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess:
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:  # contextlib.chdir needs Python 3.11
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run_main(main: Callable[[list[str]], int], args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """`cwd` as the subprocess had it: commands read `.env` from the working directory."""
     out, err = io.StringIO(), io.StringIO()
-    with exact_environment(env), redirect_stdout(out), redirect_stderr(err):
+    with exact_environment(env), working_directory(cwd), redirect_stdout(out), redirect_stderr(err):
         try:
             code = main(list(args))
         except SystemExit as exit_:  # argparse errors and open_catalog's refusals exit like the script
