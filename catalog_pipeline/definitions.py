@@ -4,6 +4,7 @@ import dagster as dg
 
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
 from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
+from catalog_pipeline.defs.cross_provider import cross_provider_definitions
 from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
@@ -17,7 +18,7 @@ def defs() -> dg.Definitions:
     """Built when Dagster loads the code location (not at import): the cron and whether the
     notifier starts on are the ones set then."""
     settings = load_settings()
-    return dg.Definitions(
+    sync = dg.Definitions(
         assets=[raw_models, normalized_models, model_catalog],
         asset_checks=[prices_are_plausible, model_ids_and_limits_are_valid],
         jobs=[catalog_sync_job, catalog_replay_job],
@@ -32,3 +33,4 @@ def defs() -> dg.Definitions:
         # One process per step costs ~9 s for a run on 2 cores; in-process runs take under a second.
         executor=dg.in_process_executor,
     )
+    return dg.Definitions.merge(sync, cross_provider_definitions())

@@ -40,6 +40,18 @@ run_monitoring:
   poll_interval_seconds: 30
 telemetry:
   enabled: false
+# Run logs keep INFO and above: the I/O manager's DEBUG lines were 7 of a run's ~50 stored events.
+python_logs:
+  python_log_level: INFO
+# Dagster's SQLite storage, with connections kept open between event writes and new run databases
+# copied from an empty one (see catalog_pipeline/dagster_storage.py).
+storage:
+  custom:
+    module: catalog_pipeline.dagster_storage
+    class: OpenSqliteStorage
+    config:
+      base_dir:
+        env: DAGSTER_HOME
 """
 
 WORKSPACE_YAML = f"""\

@@ -23,6 +23,7 @@ ADMIN_KEY_ENV_VAR = "ADMIN_API_KEY"
 DAGSTER_HOME_ENV_VAR = "DAGSTER_HOME"
 WEBHOOK_URL_ENV_VAR = "CATALOG_WEBHOOK_URL"
 WEBHOOK_SECRET_ENV_VAR = "CATALOG_WEBHOOK_SECRET"
+EXPORT_DIR_ENV_VAR = "CATALOG_EXPORT_DIR"
 
 DEFAULT_SYNC_CRON = "0 3 * * *"
 DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
@@ -46,6 +47,7 @@ class CatalogSettings(BaseSettings):
     # repr=False: a webhook URL often carries a token.
     webhook_url: str | None = Field(default=None, alias=WEBHOOK_URL_ENV_VAR, repr=False)
     webhook_secret: SecretStr | None = Field(default=None, alias=WEBHOOK_SECRET_ENV_VAR)
+    export_dir: str | None = Field(default=None, alias=EXPORT_DIR_ENV_VAR)
 
     # Every variable, `.env` under the real environment: provider keys and base URLs are named
     # per provider (`<SLUG>_API_KEY`), so they cannot be fields.

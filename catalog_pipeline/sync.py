@@ -3,14 +3,15 @@
 Each provider gets its own run of `catalog_sync` (or `catalog_replay`) on the given instance, so
 its partition status and run history are its own and one provider's failure cannot touch
 another's rows. Dagster is loaded once, and every provider's HTTP fetch starts up front in a
-thread pool held by this call's own `PrefetchedProviderApis`, so N providers cost about one slow
-fetch plus N short runs rather than N start-ups and N fetches in a row.
+thread pool held by this call's own `PrefetchedProviderApis`, and each provider's run starts as soon
+as its fetch is done, so N providers cost about one slow fetch plus N short runs rather than N
+start-ups and N fetches in a row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import PrivateAttr
 
+from catalog_pipeline.db.second_source import ROUTER_SLUG
 from catalog_pipeline.defs.outcome import run_outcome, sync_counts
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.pipeline.http import FetchedPage
@@ -59,6 +61,14 @@ class PrefetchedProviderApis(ProviderApis):
         future = self._pending.pop(slug, None)
         return future.result() if future is not None else super().fetch(slug)
 
+    def in_fetched_order(self, slugs: list[str]) -> Iterator[str]:
+        """`slugs` as their fetches finish (those not prefetched first), so that a slow provider
+        never holds back the runs of the others."""
+        waiting = {self._pending[slug]: slug for slug in slugs if slug in self._pending}
+        yield from (slug for slug in slugs if slug not in waiting.values())
+        for future in as_completed(waiting):
+            yield waiting[future]
+
 
 def sync_providers(
     slugs: list[str],
@@ -98,8 +108,9 @@ def sync_providers(
             outcomes[slug] = ProviderOutcome(slug, "skipped", f"skipped: {reason}")
         else:
             runnable.append(slug)
+    runnable.sort(key=lambda slug: slug != ROUTER_SLUG)  # the others' second-source prices come from it
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
-        for slug in runnable:
+        for slug in apis.in_fetched_order(runnable):
             result = job.execute_in_process(
                 run_config=run_config,
                 instance=instance,
@@ -109,7 +120,20 @@ def sync_providers(
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)
+    if not dry_run and any(outcome.status == "ok" for outcome in outcomes.values()):
+        _refresh_cross_provider(definitions, instance, catalog_db, run_config["loggers"], tags)
     return [outcomes[slug] for slug in slugs]
+
+
+def _refresh_cross_provider(definitions, instance, catalog_db, loggers, tags) -> None:
+    """Links, discrepancies and exports read every provider's rows: refreshed once, after all runs."""
+    if "catalog_cross_provider" not in {job.name for job in definitions.jobs or []}:
+        return  # definitions without the cross-provider assets (a test's own)
+    definitions.resolve_job_def("catalog_cross_provider").execute_in_process(
+        run_config={"loggers": loggers}, instance=instance,
+        resources={"catalog_db": catalog_db} if catalog_db is not None else None,
+        tags={**owner_tags(), **(tags or {}), "catalog/trigger": "after-sync"}, raise_on_error=False,
+    )
 
 
 def _never_archived(slugs: list[str], catalog_db: CatalogDatabase) -> set[str]:

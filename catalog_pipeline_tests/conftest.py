@@ -112,6 +112,7 @@ def provider_env(monkeypatch: pytest.MonkeyPatch, fixture_server: FixtureServer,
         monkeypatch.setenv(module.SPEC.base_url_env_var, f"{fixture_server.url}/{slug}")
         monkeypatch.setenv(module.SPEC.api_key_env_var, f"test-key-{slug}-0123456789")
     monkeypatch.delenv("CATALOG_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CATALOG_EXPORT_DIR", str(tmp_path / "exports"))
     (tmp_path / "dagster_home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     return fixture_server

@@ -18,6 +18,7 @@ def test_definitions_load_with_in_process_jobs_and_blocking_checks():
     assert job.executor_def is dg.in_process_executor
     assert {key.name for key in defs.resolve_asset_graph().asset_check_keys} == {
         "prices_are_plausible", "model_ids_and_limits_are_valid", "shrink_guard", "price_changes_held",
+        "active_models_linked", "no_unit_error_ratios",
     }
     assert defs.resolve_job_def("catalog_replay") is not None
 

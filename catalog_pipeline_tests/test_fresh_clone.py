@@ -25,7 +25,7 @@ from .server_process import free_port, processes_with_env
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 180.0
-ASSETS = {"raw_models", "normalized_models", "model_catalog"}
+ASSETS = {"raw_models", "normalized_models", "model_catalog", "canonical_models", "price_discrepancies", "catalog_export"}
 
 
 def readme_command(pattern: str) -> str:
@@ -77,7 +77,7 @@ def test_dg_launch_from_the_repository_root_materializes_a_partition(clone: Path
     assert not list(clone.glob(".tmp_dagster_home_*")), "the temporary instance must be removed on exit"
 
 
-def test_dg_dev_from_the_repository_root_serves_the_three_assets(clone: Path, openrouter: FixtureServer, tmp_path: Path):
+def test_dg_dev_from_the_repository_root_serves_every_asset(clone: Path, openrouter: FixtureServer, tmp_path: Path):
     command = readme_command(r"\bdg dev\b")
     port = free_port()
     home = tmp_path / "home"

@@ -103,7 +103,7 @@ BASE = ModelRecord(
     max_output_tokens=1024, modality="text->text", input_modalities=["text"], output_modalities=["text"],
     supports_streaming=False, supports_function_calling=False, supports_vision=False, supports_reasoning=False,
     is_active=True, health_status="ok", deprecation_date=date(2027, 1, 1), expiration_date=date(2027, 6, 1),
-    metadata={"tier": "a", "limits": {"rpm": 10}},
+    price_source="provider", metadata={"tier": "a", "limits": {"rpm": 10}},
 )
 CHANGED = {
     "model_name": "After",
@@ -127,6 +127,7 @@ CHANGED = {
     "health_status": "degraded",
     "deprecation_date": date(2027, 2, 1),
     "expiration_date": date(2027, 7, 1),
+    "price_source": "huggingface-router",
     "metadata": {"tier": "a", "limits": {"rpm": 20}},
 }
 

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from catalog_pipeline.db.changes import KINDS as CHANGE_KINDS
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
+from . import across_providers
 from .common import (
     add_database_url_argument,
     add_json_argument,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("--provider", metavar="SLUG")
     changes.add_argument("--kind", choices=CHANGE_KINDS)
     changes.add_argument("--limit", type=int, default=100, metavar="N", help="at most N changes (default 100)")
+    across_providers.add_commands(commands, _common)
     return parser
 
 
@@ -59,6 +61,7 @@ def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"db": db_command, "price-at": price_at_command, "history": history_command, "changes": changes_command}
+    handler.update(dict.fromkeys(across_providers.COMMANDS, across_providers.run))
     return handler[args.command](args)
 
 

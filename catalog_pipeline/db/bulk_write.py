@@ -1,65 +1,99 @@
-"""Writing many model rows: PostgreSQL `COPY` (about 100k rows a second), executemany elsewhere."""
+"""Writing many model rows: PostgreSQL `COPY` of text built column by column, executemany elsewhere."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, any_, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from catalog_pipeline.pipeline.records import MODEL_COLUMNS
+
+from .row_text import JSON_COLUMNS, NULL, copy_lines, copy_rows, scalar_text
 from .schema import models
 
+if TYPE_CHECKING:
+    from .load import _Listed
+
 _CHUNK = 5000
-_JSON_COLUMNS = frozenset({"input_modalities", "output_modalities", "metadata"})
+_TIMESTAMPS = ("first_seen_at", "last_seen_at", "created_at", "updated_at")
 
 
-def insert_models(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
+def insert_models(conn: Connection, listed: "_Listed", positions: list[int], provider_id: int, now: datetime) -> None:
+    """Insert the listed rows at `positions` as new models, first seen `now`."""
+    if not positions:
         return
-    columns = list(rows[0])
     if conn.dialect.name == "postgresql":
-        _copy(conn, "models", columns, rows)
+        texts = dict(listed.texts)
+        texts["deactivated_at"] = [NULL if active else now.isoformat() for active in listed.is_active]
+        columns = [*MODEL_COLUMNS, "content_hash", "deactivated_at", "price_observed_at"]
+        constants = "\t".join([str(provider_id), *(now.isoformat() for _ in _TIMESTAMPS)])
+        copy_text(conn, "models", [*columns, "provider_id", *_TIMESTAMPS], copy_lines(texts, columns, positions, suffix=constants))
         return
+    rows = [
+        {**row, "provider_id": provider_id, "deactivated_at": None if row["is_active"] else now, **dict.fromkeys(_TIMESTAMPS, now)}
+        for row in listed.rows(positions)
+    ]
     for start in range(0, len(rows), _CHUNK):
         conn.execute(insert(models), rows[start : start + _CHUNK])
 
 
-def update_models(conn: Connection, rows: list[dict[str, Any]], columns: Sequence[str], now: datetime) -> None:
-    """Set `columns` of each row (matched on `id`), plus updated_at / last_seen_at = now."""
+def update_models(
+    conn: Connection, rows: list[dict[str, Any]], columns: Sequence[str], now: datetime | None,
+    texts: dict[str, list[str]] | None = None,
+) -> None:
+    """Set `columns` of each row (matched on `id`), and updated_at / last_seen_at = `now` unless None.
+    A row with a `position` takes its columns' COPY text from `texts` (the listed frame's) there."""
     if not rows:
         return
+    touched = {} if now is None else {"updated_at": now, "last_seen_at": now}
     if conn.dialect.name == "postgresql":
         # Stage the new values with COPY, then one UPDATE .. FROM: no statement per row.
         selected = ", ".join(["id", *columns])
         conn.exec_driver_sql(f"CREATE TEMP TABLE model_updates ON COMMIT DROP AS SELECT {selected} FROM models WITH NO DATA")
-        _copy(conn, "model_updates", ["id", *columns], rows)
-        assignments = ", ".join(f"{c} = u.{c}" for c in columns)
-        conn.exec_driver_sql(
-            f"UPDATE models AS m SET {assignments}, updated_at = %(now)s, last_seen_at = %(now)s"
-            " FROM model_updates AS u WHERE m.id = u.id",
-            {"now": now},
-        )
+        # Keyed, so the join is linear whatever the planner believes about `models` (statistics
+        # lag behind a first load).
+        conn.exec_driver_sql("ALTER TABLE model_updates ADD PRIMARY KEY (id)")
+        copy_text(conn, "model_updates", ["id", *columns], _staged_text(rows, columns, texts or {}))
+        assignments = ", ".join([*(f"{c} = u.{c}" for c in columns), *(f"{c} = %(now)s" for c in touched)])
+        conn.exec_driver_sql(f"UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id", {"now": now} if touched else ())
         conn.exec_driver_sql("DROP TABLE model_updates")
         return
     statement = (
         update(models)
         .where(models.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in columns} | {"updated_at": now, "last_seen_at": now})
+        .values({c: bindparam(f"b_{c}") for c in columns} | touched)
     )
-    params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
+    params = [{f"b_{k}": row[k] for k in ("id", *columns)} for row in rows]
     for start in range(0, len(params), _CHUNK):
         conn.execute(statement, params[start : start + _CHUNK])
 
 
-def _copy(conn: Connection, table: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    driver_connection = conn.connection.dbapi_connection  # same transaction as `conn`
-    json_positions = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
-    with driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                values = [row[c] for c in columns]
-                for i in json_positions:
-                    if values[i] is not None:
-                        values[i] = Jsonb(values[i])
-                copy.write_row(values)
+def one_of(conn: Connection, column, values: list[Any]):
+    """`column IN values`; on PostgreSQL one array parameter (`= ANY(...)`) instead of one per value."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def copy_text(conn: Connection, table: str, columns: Sequence[str], text: bytes) -> None:
+    """`COPY table (columns) FROM STDIN` of ready text, in `conn`'s transaction."""
+    driver_connection = conn.connection.dbapi_connection
+    with driver_connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.write(text)
+
+
+
+def _staged_text(rows: list[dict[str, Any]], columns: Sequence[str], texts: dict[str, list[str]]) -> bytes:
+    spelled = [row for row in rows if "position" not in row]
+    json_positions = [i + 1 for i, c in enumerate(columns) if c in JSON_COLUMNS]
+    text = copy_rows(([row["id"], *(row[c] for c in columns)] for row in spelled), json_positions)
+    listed = [row for row in rows if "position" in row]
+    from_texts = [c in texts for c in columns]
+    lines = []
+    for row in listed:
+        position = row["position"]
+        cells = [texts[c][position] if known else scalar_text(row[c]) for c, known in zip(columns, from_texts)]
+        lines.append(f"{row['id']}\t" + "\t".join(cells) + "\n")
+    return text + "".join(lines).encode()

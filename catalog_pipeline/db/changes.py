@@ -19,11 +19,14 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from catalog_pipeline.pipeline.money import to_fixed_point
 
+from .bulk_write import copy_text
+from .row_text import copy_rows, escaped, scalar_text
 from .schema import catalog_changes, pending_price_changes, providers
 
 KINDS = ("added", "delisted", "relisted", "changed", "price_held", "price_accepted")
 _WRITER_LOCK_KEY = 0x63_68_61_6E_67_65_73  # "changes"; any number unlike the other advisory locks
 _CHUNK = 5000
+_COPIED = ("provider_model_id", "kind", "field", "old_value", "new_value")  # old/new: JSON
 
 
 def record_load_changes(conn: Connection, provider_id: int, diff: Any, now: datetime, run_id: str | None) -> dict[str, int]:
@@ -34,8 +37,7 @@ def record_load_changes(conn: Connection, provider_id: int, diff: Any, now: date
         (row.provider_model_id, row.column_name, row.new_value)
         for row in conn.execute(select(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
     }
-    rows: list[dict[str, Any]] = [_row("added", model_id) for model_id in diff.added]
-    rows += [_row("relisted", model_id) for model_id in diff.reactivated]
+    rows: list[dict[str, Any]] = [_row("relisted", model_id) for model_id in diff.reactivated]
     rows += [_row("delisted", model_id) for model_id in diff.deactivated]
     for model_id, fields in diff.updated.items():
         for field, (old, new) in fields.items():
@@ -46,7 +48,7 @@ def record_load_changes(conn: Connection, provider_id: int, diff: Any, now: date
     for held in diff.held:
         if (held.provider_model_id, held.column, held.new) not in already_held:
             rows.append(_row("price_held", held.provider_model_id, held.column, to_fixed_point(held.old), to_fixed_point(held.new)))
-    return write_changes(conn, provider_id, rows, now, run_id)
+    return write_changes(conn, provider_id, rows, now, run_id, added=diff.added)
 
 
 def record_accepted(conn: Connection, provider_id: int, accepted: Iterable[Any], now: datetime) -> dict[str, int]:
@@ -55,15 +57,30 @@ def record_accepted(conn: Connection, provider_id: int, accepted: Iterable[Any],
     return write_changes(conn, provider_id, rows, now, None)
 
 
-def write_changes(conn: Connection, provider_id: int, rows: list[dict[str, Any]], now: datetime, run_id: str | None) -> dict[str, int]:
-    if not rows:
+def write_changes(
+    conn: Connection, provider_id: int, rows: list[dict[str, Any]], now: datetime, run_id: str | None,
+    added: list[str] = (),
+) -> dict[str, int]:
+    """Write `rows`, after one `added` row per id in `added` (a first load adds one per model)."""
+    counts = Counter(row["kind"] for row in rows)
+    if added:
+        counts = Counter(added=len(added)) + counts
+    if not counts:
         return {}
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(_WRITER_LOCK_KEY)))
-    stamped = [{**row, "provider_id": provider_id, "run_id": run_id, "changed_at": now} for row in rows]
+        stamp = "\t".join([str(provider_id), scalar_text(run_id), now.isoformat()])
+        text = "".join(f"{escaped(model_id)}\tadded\t\\N\t\\N\t\\N\t{stamp}\n" for model_id in added).encode()
+        text += copy_rows(([row[c] for c in _COPIED] for row in rows), (3, 4), stamp)
+        copy_text(conn, "catalog_changes", [*_COPIED, "provider_id", "run_id", "changed_at"], text)
+        return dict(counts)
+    stamped = [
+        {**row, "provider_id": provider_id, "run_id": run_id, "changed_at": now}
+        for row in [*(_row("added", model_id) for model_id in added), *rows]
+    ]
     for start in range(0, len(stamped), _CHUNK):
         conn.execute(insert(catalog_changes), stamped[start : start + _CHUNK])
-    return dict(Counter(row["kind"] for row in rows))
+    return dict(counts)
 
 
 def _row(kind: str, model_id: str, field: str | None = None, old: Any = None, new: Any = None) -> dict[str, Any]:

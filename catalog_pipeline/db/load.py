@@ -15,32 +15,35 @@ other's committed result. Three guards protect the rows from a broken answer:
 from __future__ import annotations
 
 import hashlib
-import json
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from catalog_pipeline.pipeline.money import to_fixed_point
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, frame_to_rows
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
-from .bulk_write import insert_models, update_models
+from .bulk_write import insert_models, one_of, update_models
 from .changes import record_load_changes
-from .history import open_price_periods
+from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
 from .price_holds import HeldChange, replace_pending, suspicious_changes
+from .row_text import NULL, frame_text, row_hashes, value_text
 from .schema import models, providers
 
 CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
-_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at")
+_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at", "price_observed_at")
 # is_active is compared on its own: deactivating a row must not have to rewrite its hash.
 _HASHED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c != "is_active")
 _PRICE_SET = frozenset(PRICE_COLUMNS)
+# price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
+_PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
 SHRINK_GUARD_RATIO = 0.5
 _CHUNK = 5000
 
@@ -90,20 +93,24 @@ def load_provider_models(
     guards. `pause_point` is for crash tests: called inside the open transaction after the rows are
     inserted and updated and before the deactivation, so a test can kill the load there."""
     now = datetime.now(timezone.utc)
-    incoming = {row["provider_model_id"]: _canonical(row) for row in frame_to_rows(frame)}
+    listed = _Listed.of(frame, now)
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at = _lock_provider(conn, spec, now)
-        existing = _existing_models(conn, provider_id, incoming)
-        diff, plan = _diff(existing, incoming, now)
-        shrink = None if force else deactivation_guard_reason(spec.slug, existing, incoming)
+        stored = _stored_models(conn, provider_id)
+        diff, plan = _diff(conn, provider_id, listed, stored, now)
+        shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed)
         if shrink:
-            diff.withheld_deactivations, diff.deactivated, plan.deactivate_ids = diff.deactivated, [], []
+            diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
         report = LoadReport(provider_id=provider_id, diff=diff, dry_run=dry_run, synced_at=now, shrink_guard=shrink)
         if dry_run:
             transaction.rollback()
             return report
-        _apply(conn, provider_id, plan, now, last_synced_at, pause_point)
-        open_price_periods(conn, provider_id, _new_prices(diff), now, run_id)
+        _apply(conn, provider_id, listed, plan, diff, now, last_synced_at, pause_point)
+        if stored.empty:  # the provider's first load: every one of its rows is new
+            open_first_periods(conn, provider_id, now, run_id)
+        else:
+            open_new_periods(conn, provider_id, diff.added, now, run_id)
+            reopen_periods(conn, plan.repriced, now, run_id)
         report.changes = record_load_changes(conn, provider_id, diff, now, run_id)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         if not shrink:  # a list the guard distrusted is not a successful sync
@@ -111,30 +118,27 @@ def load_provider_models(
     return report
 
 
-def deactivation_guard_reason(
-    slug: str, existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]]
-) -> str | None:
+def deactivation_guard_reason(slug: str, stored: pd.DataFrame, listed: "_Listed") -> str | None:
     """Why this list must deactivate nothing (reported by the `shrink_guard` check), or None."""
-    return shrink_guard_reason(slug, existing, incoming) or overlap_guard_reason(slug, existing, incoming)
+    active = stored.index[stored["is_active"].to_numpy(dtype=bool)]
+    return shrink_guard_reason(slug, len(active), int(listed.is_active.sum())) or overlap_guard_reason(
+        slug, len(active), int(active.isin(listed.ids).sum()), len(listed.ids)
+    )
 
 
-def overlap_guard_reason(slug: str, existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]]) -> str | None:
+def overlap_guard_reason(slug: str, active_before: int, still_listed: int, listed: int) -> str | None:
     """A list of unknown ids (another provider's, or a placeholder answer) passes the shrink guard
     by its length alone; what counts is how many of the active models it still names."""
-    active_before = [model_id for model_id, row in existing.items() if row["is_active"]]
-    still_listed = sum(1 for model_id in active_before if model_id in incoming)
-    if not active_before or still_listed >= len(active_before) * SHRINK_GUARD_RATIO:
+    if not active_before or still_listed >= active_before * SHRINK_GUARD_RATIO:
         return None
     return (
-        f"overlap guard: {slug} listed {len(incoming)} models, but only {still_listed} of the {len(active_before)}"
+        f"overlap guard: {slug} listed {listed} models, but only {still_listed} of the {active_before}"
         f" active in the catalog are among them (less than {SHRINK_GUARD_RATIO:.0%}), so nothing was deactivated."
         " If the provider really replaced its list, re-run with --force (sync-models) or force: true (run config)."
     )
 
 
-def shrink_guard_reason(slug: str, existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]]) -> str | None:
-    active_before = sum(1 for row in existing.values() if row["is_active"])
-    listed_active = sum(1 for row in incoming.values() if row["is_active"])
+def shrink_guard_reason(slug: str, active_before: int, listed_active: int) -> str | None:
     if not active_before or listed_active >= active_before * SHRINK_GUARD_RATIO:
         return None
     return (
@@ -144,20 +148,56 @@ def shrink_guard_reason(slug: str, existing: dict[str, dict[str, Any]], incoming
     )
 
 
-def _canonical(row: dict[str, Any]) -> dict[str, Any]:
-    row["metadata"] = jsonable(row["metadata"] or {})
-    for column in ("input_modalities", "output_modalities"):
-        row[column] = jsonable(row[column])
-    row["content_hash"] = content_hash(row)
-    return row
-
-
 def content_hash(row: dict[str, Any]) -> str:
-    """Equal for equal content whatever the Decimal spelling (1.25E-6 and 0.00000125 hash alike)."""
-    # Called after _canonical: only the Decimals still need a canonical spelling.
-    values = [to_fixed_point(row[c]) if c in _PRICE_SET else row[c] for c in _HASHED_COLUMNS]
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)  # dates: ISO
-    return hashlib.sha1(text.encode()).hexdigest()
+    """Equal for equal content whatever the Decimal spelling (1.25E-6 and 0.00000125 hash alike);
+    the same digest `_Listed.of` computes for the row in a frame."""
+    return hashlib.sha1("\t".join(value_text(c, row[c]) for c in _HASHED_COLUMNS).encode()).hexdigest()
+
+
+@dataclass
+class _Listed:
+    """The provider's list: the frame, each column as COPY text, and each row's content hash."""
+
+    frame: pd.DataFrame
+    texts: dict[str, list[str]]
+    ids: pd.Index
+    hashes: np.ndarray
+    is_active: np.ndarray
+    price_observed_at: list[datetime | None]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
+        now = now or datetime.now(timezone.utc)
+        texts = frame_text(frame, MODEL_COLUMNS)
+        texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
+        # When a second source saw the price, the frame says so; a provider's own price is seen now.
+        observed_by_id = frame.attrs.get("price_observed_at") or {}
+        priced = frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
+        observed = [
+            observed_by_id.get(model_id, now) if has_price else None
+            for model_id, has_price in zip(frame["provider_model_id"].tolist(), priced)
+        ]
+        texts["price_observed_at"] = [NULL if when is None else when.isoformat() for when in observed]
+        return cls(
+            frame=frame,
+            texts=texts,
+            ids=pd.Index(frame["provider_model_id"].to_numpy(dtype=object)),
+            hashes=np.array(texts["content_hash"], dtype=object),
+            is_active=frame["is_active"].to_numpy(dtype=bool, na_value=True),
+            price_observed_at=observed,
+        )
+
+    def rows(self, positions: list[int]) -> list[dict[str, Any]]:
+        """Plain Python rows (JSON columns as stored) of the rows at `positions`, with their hash."""
+        rows = frame_to_rows(self.frame.iloc[positions])
+        for position, row in zip(positions, rows):
+            row["position"] = position
+            row["metadata"] = jsonable(row["metadata"] or {})
+            for column in ("input_modalities", "output_modalities"):
+                row[column] = jsonable(row[column])
+            row["content_hash"] = self.texts["content_hash"][position]
+            row["price_observed_at"] = self.price_observed_at[position]
+        return rows
 
 
 def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None]:
@@ -186,84 +226,86 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
     return row["id"], row["last_synced_at"]
 
 
-def _existing_models(
-    conn: Connection, provider_id: int, incoming: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """Every catalog row of the provider: id, activity and hash for all, full content only for the
-    rows whose hash differs from the incoming one (on an unchanged re-sync, none)."""
-    light = conn.execute(
-        select(models.c.id, models.c.provider_model_id, models.c.is_active, models.c.content_hash).where(
-            models.c.provider_id == provider_id
-        )
-    )
-    existing = {
-        model_id: {"id": row_id, "is_active": is_active, "content_hash": stored_hash}
-        for row_id, model_id, is_active, stored_hash in light
-    }
-    differing = [row["id"] for model_id, row in existing.items() if model_id in incoming and not _same_at_a_glance(row, incoming[model_id])]
-    columns = [models.c.id, models.c.deactivated_at, *(models.c[c] for c in CONTENT_COLUMNS)]
-    by_id = {row["id"]: row for row in existing.values()}
-    for start in range(0, len(differing), _CHUNK):
-        chunk = differing[start : start + _CHUNK]
-        for full in conn.execute(select(*columns).where(models.c.id.in_(chunk))).mappings():
-            by_id[full["id"]].update(full)
-    return existing
+def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
+    """Id, hash and activity of every catalog row of the provider, indexed by provider_model_id."""
+    # The driver's cursor: plain tuples, no Row object per model.
+    placeholder = "%s" if conn.dialect.name == "postgresql" else "?"
+    with closing(conn.connection.dbapi_connection.cursor()) as cursor:
+        cursor.execute(f"SELECT provider_model_id, content_hash, is_active FROM models WHERE provider_id = {placeholder}", (provider_id,))
+        rows = cursor.fetchall()
+    stored = pd.DataFrame.from_records(rows, columns=["provider_model_id", "content_hash", "is_active"], index="provider_model_id")
+    stored["is_active"] = stored["is_active"].astype(bool)
+    return stored
 
 
-def _same_at_a_glance(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    return old["content_hash"] == new["content_hash"] and old["is_active"] == new["is_active"]
+def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Full content of the given models, for the rows whose hash or activity differs."""
+    columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(model_ids), _CHUNK):
+        chunk = model_ids[start : start + _CHUNK]
+        query = select(*columns).where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
+        found.update((row["provider_model_id"], dict(row)) for row in conn.execute(query).mappings())
+    return found
 
 
 @dataclass
 class _Plan:
-    inserts: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[int] = field(default_factory=list)  # positions in the listed frame
     updates: list[dict[str, Any]] = field(default_factory=list)
     rehash: list[dict[str, Any]] = field(default_factory=list)  # same content, hash never stored
-    deactivate_ids: list[int] = field(default_factory=list)  # no longer listed
+    repriced: list[int] = field(default_factory=list)  # models.id of rows whose stored prices change
 
 
 def _diff(
-    existing: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]], now: datetime
+    conn: Connection, provider_id: int, listed: _Listed, stored: pd.DataFrame, now: datetime
 ) -> tuple[CatalogDiff, _Plan]:
+    """Hashes and activity compared over whole columns; only rows that differ are read in full."""
     diff, plan = CatalogDiff(), _Plan()
-    for model_id, new in incoming.items():
-        old = existing.get(model_id)
-        if old is None:
-            diff.added.append(model_id)
-            plan.inserts.append(new)
-            continue
-        if _same_at_a_glance(old, new):
-            diff.unchanged += 1
-            continue
-        held_here = suspicious_changes(model_id, old, new)
-        for held in held_here:
-            diff.held.append(held)
-            new[held.column] = old[held.column]  # the row keeps its price until accepted
-        if held_here:
-            new["content_hash"] = content_hash(new)
-        changes = {c: [jsonable(old[c]), jsonable(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
-        if not changes:
-            diff.unchanged += 1
-            if old["content_hash"] != new["content_hash"]:
-                plan.rehash.append({"id": old["id"], "content_hash": new["content_hash"]})
-            continue
-        if not old["is_active"] and new["is_active"]:
-            diff.reactivated.append(model_id)
-        if set(changes) != {"is_active"} or model_id not in diff.reactivated:
-            diff.updated[model_id] = changes
-        # Listed but marked inactive by the provider: deactivated now, or still since then.
-        deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
-        plan.updates.append({"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}})
-    for model_id, old in existing.items():
-        if model_id not in incoming and old["is_active"]:
-            diff.deactivated.append(model_id)
-            plan.deactivate_ids.append(old["id"])
+    before = stored.reindex(listed.ids)
+    known = listed.ids.isin(stored.index)
+    same = known & (before["content_hash"].to_numpy() == listed.hashes) & (before["is_active"].to_numpy() == listed.is_active)
+    diff.unchanged = int(same.sum())
+    plan.inserts = np.flatnonzero(~known).tolist()
+    diff.added = listed.ids[plan.inserts].tolist()
+    differing = np.flatnonzero(known & ~same).tolist()
+    old_rows = _stored_rows(conn, provider_id, listed.ids[differing].tolist())
+    for new in listed.rows(differing):
+        _diff_row(diff, plan, old_rows[new["provider_model_id"]], new, now)
+    gone = stored.index.difference(listed.ids, sort=False)
+    diff.deactivated = gone[stored.loc[gone, "is_active"].to_numpy(dtype=bool)].tolist()
     return diff, plan
 
 
-def _new_prices(diff: CatalogDiff) -> list[str]:
-    """Models whose stored prices this load sets: new ones, and changes not held."""
-    return [*diff.added, *(model_id for model_id, fields in diff.updated.items() if _PRICE_SET & fields.keys())]
+def _diff_row(diff: CatalogDiff, plan: _Plan, old: dict[str, Any], new: dict[str, Any], now: datetime) -> None:
+    model_id = new["provider_model_id"]
+    held_here = suspicious_changes(model_id, old, new)
+    for held in held_here:
+        diff.held.append(held)
+        new[held.column] = old[held.column]  # the row keeps its price until accepted
+    if held_here:
+        new["content_hash"] = content_hash(new)
+    changes = {c: [jsonable(old[c]), jsonable(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
+    if not changes:
+        diff.unchanged += 1
+        if old["content_hash"] != new["content_hash"]:
+            plan.rehash.append({"id": old["id"], "content_hash": new["content_hash"]})
+        return
+    if not old["is_active"] and new["is_active"]:
+        diff.reactivated.append(model_id)
+    if set(changes) != {"is_active"} or model_id not in diff.reactivated:
+        diff.updated[model_id] = changes
+    if _PRICE_SET & changes.keys():  # held moves were reverted above: only applied ones count
+        plan.repriced.append(old["id"])
+    # Listed but marked inactive by the provider: deactivated now, or still since then.
+    deactivated_at = None if new["is_active"] else (old["deactivated_at"] if not old["is_active"] else now)
+    kept_sighting = not _PRICE_PROVENANCE & changes.keys()
+    if kept_sighting:
+        new["price_observed_at"] = old["price_observed_at"]
+    update_row = {"id": old["id"], "deactivated_at": deactivated_at, **{c: new[c] for c in _UPDATED_COLUMNS if c != "deactivated_at"}}
+    if not held_here and not kept_sighting:  # its text in the listed frame is still what gets written
+        update_row["position"] = new["position"]
+    plan.updates.append(update_row)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -275,35 +317,20 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def _apply(
-    conn: Connection, provider_id: int, plan: _Plan, now: datetime, last_synced_at: datetime | None,
-    pause_point: Callable[[Connection], None] | None,
+    conn: Connection, provider_id: int, listed: _Listed, plan: _Plan, diff: CatalogDiff, now: datetime,
+    last_synced_at: datetime | None, pause_point: Callable[[Connection], None] | None,
 ) -> None:
-    insert_models(
-        conn,
-        [
-            {
-                **row,
-                "provider_id": provider_id,
-                "first_seen_at": now,
-                "last_seen_at": now,
-                "deactivated_at": None if row["is_active"] else now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row in plan.inserts
-        ],
-    )
-    update_models(conn, plan.updates, _UPDATED_COLUMNS, now)
-    for row in plan.rehash:
-        conn.execute(update(models).where(models.c.id == row["id"]).values(content_hash=row["content_hash"]))
+    insert_models(conn, listed, plan.inserts, provider_id, now)
+    update_models(conn, plan.updates, _UPDATED_COLUMNS, now, listed.texts)
+    update_models(conn, plan.rehash, ("content_hash",), None)
     if pause_point is not None:
         pause_point(conn)
     # The last sync that still listed these models is the provider's previous one.
     seen_until = last_synced_at or now
-    for start in range(0, len(plan.deactivate_ids), _CHUNK):
-        chunk = plan.deactivate_ids[start : start + _CHUNK]
+    for start in range(0, len(diff.deactivated), _CHUNK):
+        chunk = diff.deactivated[start : start + _CHUNK]
         conn.execute(
             update(models)
-            .where(models.c.id.in_(chunk))
+            .where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
             .values(is_active=False, deactivated_at=now, updated_at=now, last_seen_at=seen_until)
         )

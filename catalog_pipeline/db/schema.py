@@ -72,6 +72,17 @@ providers = Table(
     Column("last_synced_at", Timestamp),
 )
 
+# One model as sold by several providers: the Hugging Face id where one exists.
+canonical_models = Table(
+    "canonical_models",
+    metadata_obj,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("hf_id", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
 models = Table(
     "models",
     metadata_obj,
@@ -105,12 +116,21 @@ models = Table(
     Column("metadata", JSONType, nullable=False),
     # SHA-1 of the content columns as written: an unchanged re-sync compares hashes, not rows.
     Column("content_hash", String(40)),
+    # Where the prompt/completion prices came from ('provider' | 'huggingface-router'; see
+    # db/second_source.py) and when that source first showed them.
+    Column("price_source", String(32)),
+    Column("price_observed_at", Timestamp),
+    # The model this row sells (see db/canonical.py): method 'hf_id' | 'curated' | 'normalized_name'.
+    Column("canonical_model_id", Integer, ForeignKey("canonical_models.id")),
+    Column("match_method", String(32)),
+    Column("match_confidence", String(16)),
     # As the provider publishes them (see pipeline/lifecycle.py); NULL when it publishes none.
     Column("deprecation_date", Date),
     Column("expiration_date", Date),
     UniqueConstraint("provider_id", "provider_model_id", name="uq_models_provider_model"),
 )
 Index("ix_models_provider_active", models.c.provider_id, models.c.is_active)
+Index("ix_models_canonical_model", models.c.canonical_model_id)
 
 # Every fetched model list, as received, so any sync can be re-derived without the provider.
 raw_model_lists = Table(

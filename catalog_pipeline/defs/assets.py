@@ -93,9 +93,10 @@ def _not_configured(context: dg.AssetExecutionContext, reason: str) -> Iterator[
     io_manager_key=IO_MANAGER_KEY,
     description="The newest archived list, normalized by the provider's adapter to the catalog schema (USD per token).",
 )
-def normalized_models(context: dg.AssetExecutionContext, raw_models: RawList) -> dg.Output[pd.DataFrame]:
-    frame = normalized_frame(raw_models)
+def normalized_models(context: dg.AssetExecutionContext, raw_models: RawList, catalog_db: CatalogDatabase) -> dg.Output[pd.DataFrame]:
+    frame = normalized_frame(raw_models, catalog_db.engine())
     skipped = frame.attrs["skipped"]
+    second_source = frame.attrs["second_source"]
     archive = {"archive_id": raw_models.archive_id} if raw_models.archive_id is not None else {"archived": False}
     return dg.Output(
         frame,
@@ -106,6 +107,8 @@ def normalized_models(context: dg.AssetExecutionContext, raw_models: RawList) ->
             "skipped_reasons": dg.MetadataValue.json(skipped[:MAX_LISTED_REASONS]),
             **archive,
             "fetched_at": raw_models.fetched_at.isoformat(),
+            "second_source_prices": len(second_source.filled),
+            "rejected_router_offers": dg.MetadataValue.json(second_source.rejected_offers[:MAX_LISTED_REASONS]),
             "dagster/row_count": len(frame),
         },
     )

@@ -16,7 +16,10 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from sqlalchemy import Engine
+
 from catalog_pipeline.db.archive import ArchivedList, latest_archive
+from catalog_pipeline.db.second_source import apply_price_sources
 from catalog_pipeline.pipeline.http import ProviderFetchError
 from catalog_pipeline.pipeline.normalize import normalize
 from catalog_pipeline.providers import adapter_for
@@ -42,14 +45,17 @@ class RawList:
         return cls(archived.provider_slug, archived.pages, archived.fetched_at, archived.id)
 
 
-def normalized_frame(raw: RawList) -> pd.DataFrame:
-    """The adapter's frame of `raw`; `attrs` carry fetched, skipped and archive_id for the report."""
+def normalized_frame(raw: RawList, engine: Engine) -> pd.DataFrame:
+    """The adapter's frame of `raw`, each price marked with its source and missing ones filled from a
+    second source (db/second_source.py); `attrs` carry fetched, skipped, archive_id and the fill."""
     try:
         result = normalize(adapter_for(raw.slug), raw.pages)
     except ProviderFetchError as exc:
         raise dg.Failure(description=f"{raw.slug}: {exc}") from None
     frame = result.frame
-    frame.attrs.update(fetched=result.fetched, skipped=result.skipped, archive_id=raw.archive_id)
+    with engine.connect() as conn:
+        second_source = apply_price_sources(conn, raw.slug, frame, raw.fetched_at)
+    frame.attrs.update(fetched=result.fetched, skipped=result.skipped, archive_id=raw.archive_id, second_source=second_source)
     return frame
 
 
@@ -68,7 +74,7 @@ class CatalogHandoff(dg.IOManager):
         if held is not None:
             return held
         raw = self._archived(slug)
-        return raw if asset_key == RAW_MODELS else normalized_frame(raw)
+        return raw if asset_key == RAW_MODELS else normalized_frame(raw, self._catalog_db.engine())
 
     def _archived(self, slug: str) -> RawList:
         with self._catalog_db.engine().connect() as conn:

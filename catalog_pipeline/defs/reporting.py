@@ -62,23 +62,26 @@ def diff_metadata(diff: CatalogDiff) -> dict[str, Any]:
 
 def changes_markdown(diff: CatalogDiff, frame: pd.DataFrame) -> str:
     """The first changes of a sync as a Markdown table: added, repriced (per 1M tokens), delisted."""
-    rows: list[tuple[str, str, str]] = []
-    by_id = frame.set_index("provider_model_id", drop=False) if len(frame) else frame
-    for model_id in diff.added:
-        rows.append(("added", model_id, _prices_of(by_id.loc[model_id]) if model_id in by_id.index else ""))
+    repriced = []
     for model_id, changes in diff.updated.items():
         moves = [f"{_PRICE_LABELS[c]}: {_per_unit(c, old)} → {_per_unit(c, new)}" for c, (old, new) in changes.items() if c in _PRICE_LABELS]
         if moves:
-            rows.append(("repriced", model_id, "; ".join(moves)))
-    rows += [("reactivated", model_id, "") for model_id in diff.reactivated]
-    rows += [("delisted", model_id, "") for model_id in diff.deactivated]
-    if not rows:
+            repriced.append(("repriced", model_id, "; ".join(moves)))
+    total = len(diff.added) + len(repriced) + len(diff.reactivated) + len(diff.deactivated)
+    if not total:
         return "No model added, repriced or delisted."
+    # Only the shown rows are looked up: a first sync adds every model of the provider.
+    added = diff.added[:MAX_TABLE_ROWS]
+    by_id = frame[frame["provider_model_id"].isin(added)].set_index("provider_model_id", drop=False)
+    rows = [("added", model_id, _prices_of(by_id.loc[model_id]) if model_id in by_id.index else "") for model_id in added]
+    rows += repriced[:MAX_TABLE_ROWS]
+    rows += [("reactivated", model_id, "") for model_id in diff.reactivated[:MAX_TABLE_ROWS]]
+    rows += [("delisted", model_id, "") for model_id in diff.deactivated[:MAX_TABLE_ROWS]]
     shown = rows[:MAX_TABLE_ROWS]
     lines = ["| change | model | prices (USD per 1M tokens; image, request: per unit) |", "|---|---|---|"]
     lines += [f"| {kind} | {_cell(model_id)} | {_cell(detail)} |" for kind, model_id, detail in shown]
-    if len(rows) > len(shown):
-        lines.append(f"\n{len(rows) - len(shown)} more changes: see `diff`.")
+    if total > len(shown):
+        lines.append(f"\n{total - len(shown)} more changes: see `diff`.")
     return "\n".join(lines)
 
 

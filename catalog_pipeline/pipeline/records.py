@@ -27,6 +27,7 @@ class ModelRecord:
     pricing_request: Decimal | None = None
     pricing_cache_read: Decimal | None = None
     pricing_cache_write: Decimal | None = None
+    price_source: str | None = None  # set by db/second_source.py, never by an adapter
     context_length: int | None = None
     max_output_tokens: int | None = None
     modality: str | None = None
@@ -58,6 +59,7 @@ MODEL_FRAME_DTYPES: dict[str, str] = {
     "model_name": "string",
     "description": "string",
     **{column: "object" for column in PRICE_COLUMNS},  # Decimal or None
+    "price_source": "string",
     "context_length": "Int64",
     "max_output_tokens": "Int64",
     "modality": "string",

@@ -125,6 +125,37 @@ class ExpiringModel(_Open):
     deprecation_date: str | None
 
 
+class PriceDiscrepancy(_Open):
+    provider: str
+    model: str
+    canonical_model: str
+    field: str = Field(description="pricing_prompt or pricing_completion")
+    provider_value: str = Field(description="The provider's own price, USD per token")
+    provider_source: str
+    second_value: str = Field(description="The second source's price for the same provider and model")
+    second_source: str
+    ratio: str | None = Field(description="provider_value / second_value; null when the second source says 0")
+
+
+class Offer(_Open):
+    provider: str
+    model: str = Field(description="The API name to call at this provider")
+    pricing_prompt: str | None = Field(description="USD per token; null when unknown")
+    pricing_completion: str | None
+    price_source: str | None = Field(description="provider or huggingface-router")
+    price_observed_at: str | None
+    context_length: int | None
+    blended_price: str | None = Field(description="pricing_prompt x 3 + pricing_completion, the sort key")
+
+
+class OffersAnswer(_Open):
+    success: Literal[True] = True
+    canonical_model: dict[str, str | None] = Field(description="slug and hf_id")
+    sort_rule: str
+    offers: list[Offer]
+    other_matches: list[str] = Field(description="Further canonical models the query matched, best first")
+
+
 class StatusAnswer(_Open):
     generated_at: str = Field(description="When the catalog and runs were read (cached for up to a few seconds)")
     stale_after_hours: float
@@ -133,6 +164,8 @@ class StatusAnswer(_Open):
     expiring_within_30_days: list[ExpiringModel] = Field(
         description="Active models whose provider-published expiration_date is today or in the next 30 days, soonest first")
     catalog: CatalogTotals
+    price_discrepancies: list[PriceDiscrepancy] = Field(
+        description="Provider prices more than 1% away from a second source's price for that provider (see price_discrepancies)")
     providers: list[ProviderStatus]
 
 

@@ -20,6 +20,7 @@ from catalog_pipeline.pipeline.money import to_fixed_point
 from catalog_pipeline.providers import ADAPTERS
 from catalog_pipeline.settings import load_settings
 
+from .offers import discrepancies_view
 from .runs import RunSummary, iso
 from .syncs import sync_counts
 
@@ -86,6 +87,7 @@ class CatalogSnapshot:
     pending: dict[str, list[dict[str, Any]]]
     read_at: datetime
     expiring: list[dict[str, Any]] = field(default_factory=list)
+    discrepancies: list[dict[str, Any]] = field(default_factory=list)
 
 
 class SnapshotCache:
@@ -120,7 +122,7 @@ class SnapshotCache:
 def read_snapshot(last_runs: Callable[[list[str]], Mapping[str, RunSummary]]) -> CatalogSnapshot:
     return CatalogSnapshot(
         rows=catalog_rows(), last_runs=last_runs(list(ADAPTERS)), pending=pending_price_changes(),
-        read_at=datetime.now(timezone.utc), expiring=expiring_models(),
+        read_at=datetime.now(timezone.utc), expiring=expiring_models(), discrepancies=discrepancies_view(),
     )
 
 
@@ -153,6 +155,7 @@ def catalog_status(snapshot: CatalogSnapshot, *, stale_after_hours: float, now: 
                 for slug, row in sorted(rows.items())
             },
         },
+        "price_discrepancies": snapshot.discrepancies,
         "providers": providers,
     }
 

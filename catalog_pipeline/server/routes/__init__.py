@@ -3,6 +3,6 @@ relative to /admin. To add a family: write its module and list its router here."
 
 from __future__ import annotations
 
-from . import catalog, changes, docs, model_sync
+from . import catalog, changes, docs, model_sync, offers
 
-ROUTERS = [model_sync.router, catalog.router, changes.router, docs.router]
+ROUTERS = [model_sync.router, catalog.router, changes.router, offers.router, docs.router]

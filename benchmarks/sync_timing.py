@@ -1,0 +1,114 @@
+"""`sync-models` with a stopwatch on each stage, for bench_scale.py (run in a child process).
+
+The stages are timed by wrapping the functions the assets call; Dagster's bookkeeping is what is
+left of each run's wall time: run and step records, events, checks, I/O managers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from functools import wraps
+
+STARTED = time.perf_counter()
+
+
+def _environment(catalog_url: str, server_url: str, home: str) -> None:
+    from catalog_pipeline.providers import ADAPTERS
+
+    os.environ["DAGSTER_HOME"] = home
+    os.environ["CATALOG_DATABASE_URL"] = catalog_url
+    for slug, module in ADAPTERS.items():
+        os.environ[module.SPEC.base_url_env_var] = f"{server_url}/{slug}"
+        os.environ[module.SPEC.api_key_env_var] = "bench-key"
+
+
+def _stopwatch(owner, name: str, totals: dict[str, float], stage: str, on_result=None) -> None:
+    original = getattr(owner, name)
+    lock = threading.Lock()
+
+    @wraps(original)
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        result = original(*args, **kwargs)
+        with lock:
+            totals[stage] += time.perf_counter() - started
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    setattr(owner, name, timed)
+
+
+def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict:
+    with tempfile.TemporaryDirectory() as home:
+        _environment(catalog_url, server_url, home)
+        import dagster as dg
+
+        from catalog_pipeline.cli import sync_models
+        from catalog_pipeline import sync
+        from catalog_pipeline.defs import assets, handoff, resources
+
+        totals: dict[str, float] = defaultdict(float)
+        models: list[int] = []
+        first_run: list[float] = []
+        _stopwatch(assets, "entries_of", totals, "transform")
+        _stopwatch(handoff, "normalize", totals, "transform")
+        _stopwatch(assets, "archive_pages", totals, "archive")
+        _stopwatch(handoff, "latest_archive", totals, "archive")
+        _stopwatch(assets, "load_provider_models", totals, "load", lambda report: models.append(sum(report.diff.counts()[k] for k in ("added", "updated", "unchanged"))))
+        # A run's fetch step waits on its provider's prefetch; the prefetch threads run the fetches.
+        _stopwatch(sync.PrefetchedProviderApis, "fetch", totals, "fetch_wait")
+        _stopwatch(resources.ProviderApis, "fetch", totals, "fetch_overlapped")
+        original_execute = dg.JobDefinition.execute_in_process
+
+        def execute(self, *args, **kwargs):
+            if not first_run:
+                first_run.append(time.perf_counter())
+            started = time.perf_counter()
+            try:
+                return original_execute(self, *args, **kwargs)
+            finally:
+                totals["runs"] += time.perf_counter() - started
+                totals["run_count"] += 1
+
+        dg.JobDefinition.execute_in_process = execute
+        code = sync_models.main(["--parallel-fetches", str(parallel_fetches)])
+        ended = time.perf_counter()
+    work = sum(totals[s] for s in ("fetch_wait", "transform", "archive", "load"))
+    return {
+        "exit_code": code,
+        "in_process": ended - STARTED,
+        "startup": (first_run[0] if first_run else ended) - STARTED,
+        "runs": int(totals["run_count"]),
+        "synced": len(models),
+        "models": sum(models),
+        "fetch_overlapped": totals["fetch_overlapped"],
+        "fetch_threads": parallel_fetches,
+        "stages": {**{s: totals[s] for s in ("fetch_wait", "transform", "archive", "load")}, "bookkeeping": totals["runs"] - work},
+    }
+
+
+def fetch_alone(server_url: str) -> dict[str, float]:
+    """Each provider's complete fetch with nothing else running, one after another."""
+    from catalog_pipeline.defs.resources import ProviderApis
+    from catalog_pipeline.providers import ADAPTERS
+    from catalog_pipeline.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as home:
+        _environment("sqlite://", server_url, home)
+        apis = ProviderApis().using(load_settings())
+        alone = {}
+        for slug in ADAPTERS:
+            started = time.perf_counter()
+            apis.fetch(slug)
+            alone[slug] = time.perf_counter() - started
+    return alone
+
+
+if __name__ == "__main__":
+    sys.exit("run through benchmarks/bench_scale.py")

@@ -1,0 +1,152 @@
+"""Dagster's SQLite storage, keeping its database connections open between writes.
+
+Dagster's own SQLite storages create an engine and open a connection for every event they
+record, then close it. Closing the last connection to a WAL database checkpoints it (two more
+fsyncs), so a provider's run (about 50 events) spent most of its bookkeeping time waiting on the
+disk. This storage keeps one engine per database file, so connections stay open, and commits with
+`synchronous=NORMAL`, SQLite's recommended setting in WAL mode: a crashed process loses nothing,
+a power cut can lose the last commits but never corrupts the file. Files, schema and layout are
+Dagster's own, so an instance can switch to or from it in its dagster.yaml at any time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from dagster.version import __version__ as dagster_version
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+# Per-run event databases: a webserver reads many runs, so only the most recent stay open.
+OPEN_RUN_DATABASES = 8
+BUSY_TIMEOUT_SECONDS = 30
+
+
+def _open_engine(url: str) -> Engine:
+    # check_same_thread=False: the pool hands a connection to one thread at a time, and Dagster's
+    # event watchers read from their own threads.
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
+class _Engines:
+    """Engines by URL, the least recently used beyond `keep` disposed."""
+
+    def __init__(self, keep: int) -> None:
+        self._keep = keep
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> Engine:
+        with self._lock:
+            engine = self._engines.pop(url, None) or _open_engine(url)
+            self._engines[url] = engine
+            while len(self._engines) > self._keep:
+                self._engines.popitem(last=False)[1].dispose()
+            return engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+class OpenSqliteRunStorage(SqliteRunStorage):
+    def __init__(self, conn_string: str, inst_data=None) -> None:
+        self._open_engines = _Engines(keep=1)
+        super().__init__(conn_string, inst_data)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._open_engines.get(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self._open_engines.dispose()
+        super().dispose()
+
+
+class OpenSqliteEventLogStorage(SqliteEventLogStorage):
+    def __init__(self, base_dir: str, inst_data=None) -> None:
+        self._open_engines = _Engines(keep=OPEN_RUN_DATABASES + 1)  # + the index shard
+        super().__init__(base_dir, inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            if shard not in self._initialized_dbs and self._created_from_template(shard):
+                self._initialized_dbs.add(shard)
+            engine = self._open_engines.get(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def _created_from_template(self, shard: str) -> bool:
+        """Whether this call made the shard's database, as a copy of an empty one: creating its
+        tables and indexes and checking its schema version took a third of a run's bookkeeping."""
+        target = Path(self.path_for_shard(shard))
+        if shard == INDEX_SHARD_NAME or target.exists():
+            return False
+        template = Path(self._base_dir).parent / f"event_log_template-{dagster_version}.db"
+        if not template.exists():
+            building = template.with_name(f"{template.name}.{os.getpid()}.{threading.get_ident()}")
+            engine = create_engine(f"sqlite:///{building}", poolclass=NullPool)
+            SqliteEventLogStorage._initdb(self, engine)
+            engine.dispose()  # the last connection closed: the file is complete, its WAL folded in
+            os.replace(building, template)
+        copied = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}")
+        shutil.copyfile(template, copied)
+        try:
+            os.link(copied, target)  # never over a database another process has just made
+        except FileExistsError:
+            return False
+        finally:
+            copied.unlink()
+        return True
+
+    def dispose(self) -> None:
+        self._open_engines.dispose()
+        super().dispose()
+
+
+class OpenSqliteStorage(DagsterSqliteStorage):
+    """`storage: custom: {module: catalog_pipeline.dagster_storage, class: OpenSqliteStorage,
+    config: {base_dir: ...}}`: Dagster's default SQLite storage with open connections."""
+
+    def __init__(self, base_dir: str, inst_data=None) -> None:
+        # DagsterSqliteStorage.__init__ with the two storages above in place of Dagster's.
+        self.base_dir = base_dir
+        self._run_storage = OpenSqliteRunStorage.from_local(_runs_directory(base_dir))
+        self._event_log_storage = OpenSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        self._inst_data = inst_data
+        DagsterStorage.__init__(self)
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> "OpenSqliteStorage":
+        return cls.from_local(inst_data=inst_data, **config_value)

@@ -1,0 +1,252 @@
+"""One model across providers: link each catalog row to a canonical model.
+
+Methods, in order of trust (the first that applies wins):
+
+1. `hf_id` (high): the provider states the Hugging Face id. OpenRouter's `hugging_face_id`;
+   the Hugging Face router, whose ids are Hub repos; and the providers whose own ids are Hub
+   repos (`HF_ID_PROVIDERS`; Chutes appends `-TEE` for its confidential deployments).
+2. `curated` (high): an alias in `data/canonical_aliases.json`, each citing its source.
+3. `normalized_name` (low): the same name once lower-cased, without the organisation prefix and
+   a `:variant` tag. It links to a canonical model found by 1 or 2, or groups rows of at least two
+   providers that no better method links.
+
+The canonical slug is the lower-cased Hugging Face id (or, for a name-only group, the name).
+Rows that nothing links stay unlinked (canonical_model_id NULL), never guessed. A row that moves
+from one canonical model to another (or loses its link) is a change-feed row: kind `changed`,
+field `canonical_model`, old and new canonical slug.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from .changes import write_changes
+from .schema import canonical_models, models, providers
+
+HF_ID = "hf_id"
+CURATED = "curated"
+NORMALIZED_NAME = "normalized_name"
+CONFIDENCE = {HF_ID: "high", CURATED: "high", NORMALIZED_NAME: "low"}
+
+# Providers whose model ids are Hugging Face repo ids (../shared/provider-apis.md, "Identity").
+HF_ID_PROVIDERS = frozenset({"deepinfra", "together", "featherless", "nebius", "novita", "chutes", "huggingface"})
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ID_SUFFIXES = {"chutes": "-TEE"}
+
+
+class AliasFileError(ValueError):
+    """The curated alias file is malformed; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class Link:
+    slug: str
+    hf_id: str | None
+    method: str
+
+    @property
+    def confidence(self) -> str:
+        return CONFIDENCE[self.method]
+
+
+@dataclass(frozen=True)
+class Alias:
+    hf_id: str
+    source: str
+
+
+def canonical_slug(hf_id: str) -> str:
+    return hf_id.lower()
+
+
+def normalized_name(model_id: str) -> str:
+    """'meta-llama/Llama-3.3-70B-Instruct:free' -> 'llama-3.3-70b-instruct'."""
+    name = model_id.rsplit("/", 1)[-1].split(":", 1)[0].lower()
+    return re.sub(r"[\s_]+", "-", name).strip("-")
+
+
+def declared_hf_id(provider_slug: str, model_id: str, metadata: dict[str, Any] | None) -> str | None:
+    """The Hugging Face id the provider itself gives for this row, if any."""
+    if provider_slug == "openrouter":
+        stated = (metadata or {}).get("hugging_face_id")
+        return stated if isinstance(stated, str) and _REPO_ID.match(stated) else None
+    if provider_slug not in HF_ID_PROVIDERS:
+        return None
+    suffix = _ID_SUFFIXES.get(provider_slug)
+    repo = model_id[: -len(suffix)] if suffix and model_id.endswith(suffix) else model_id
+    return repo if _REPO_ID.match(repo) else None
+
+
+@lru_cache(maxsize=1)
+def curated_aliases() -> dict[tuple[str, str], Alias]:
+    """(provider slug, provider model id) -> the Hugging Face id it serves, from the package data."""
+    text = resources.files("catalog_pipeline.db").joinpath("data/canonical_aliases.json").read_text()
+    return parse_aliases(json.loads(text))
+
+
+def parse_aliases(document: Any) -> dict[tuple[str, str], Alias]:
+    aliases: dict[tuple[str, str], Alias] = {}
+    entries = document.get("canonical_models") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise AliasFileError("canonical_aliases.json: expected an object with a 'canonical_models' list")
+    for index, entry in enumerate(entries):
+        hf_id = entry.get("hf_id") if isinstance(entry, dict) else None
+        if not isinstance(hf_id, str) or not _REPO_ID.match(hf_id):
+            raise AliasFileError(f"canonical_models[{index}]: 'hf_id' must be an org/name Hugging Face id")
+        for alias in entry.get("aliases") or []:
+            where = f"canonical_models[{index}] ({hf_id})"
+            if not isinstance(alias, dict) or not all(isinstance(alias.get(k), str) and alias[k].strip() for k in ("provider", "model", "source")):
+                raise AliasFileError(f"{where}: every alias needs non-empty 'provider', 'model' and 'source'")
+            key = (alias["provider"], alias["model"])
+            if key in aliases and aliases[key].hf_id != hf_id:
+                raise AliasFileError(f"{where}: {key[0]} {key[1]} is already an alias of {aliases[key].hf_id}")
+            aliases[key] = Alias(hf_id, alias["source"])
+    return aliases
+
+
+def strong_link(provider_slug: str, model_id: str, metadata: dict[str, Any] | None) -> Link | None:
+    """The link by `hf_id` or `curated`, the methods trusted enough to carry a price across."""
+    hf_id = declared_hf_id(provider_slug, model_id, metadata)
+    if hf_id:
+        return Link(canonical_slug(hf_id), hf_id, HF_ID)
+    alias = curated_aliases().get((provider_slug, model_id))
+    if alias:
+        return Link(canonical_slug(alias.hf_id), alias.hf_id, CURATED)
+    return None
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    id: int
+    provider_id: int
+    provider_slug: str
+    provider_model_id: str
+    metadata: dict[str, Any]
+    is_active: bool
+
+
+def plan_links(rows: Iterable[CatalogRow]) -> dict[int, Link]:
+    """Row id -> link for every row some method links (pure: no database)."""
+    rows = list(rows)
+    links: dict[int, Link] = {}
+    for row in rows:
+        link = strong_link(row.provider_slug, row.provider_model_id, row.metadata)
+        if link:
+            links[row.id] = link
+    by_name: dict[str, set[str]] = {}
+    for link in links.values():
+        by_name.setdefault(normalized_name(link.slug), set()).add(link.slug)
+    unlinked: dict[str, list[CatalogRow]] = {}
+    for row in rows:
+        if row.id not in links:
+            unlinked.setdefault(normalized_name(row.provider_model_id), []).append(row)
+    for name, group in unlinked.items():
+        known = by_name.get(name, set())
+        if len(known) == 1:
+            target = next(iter(known))
+        elif not known and len({row.provider_slug for row in group}) >= 2:
+            target = name
+        else:  # no match, or several canonical models share the name: a guess would be wrong
+            continue
+        hf_id = _hf_id_of(links.values(), target)
+        for row in group:
+            links[row.id] = Link(target, hf_id, NORMALIZED_NAME)
+    return links
+
+
+def _hf_id_of(links: Iterable[Link], slug: str) -> str | None:
+    return next((link.hf_id for link in links if link.slug == slug and link.hf_id), None)
+
+
+@dataclass
+class LinkReport:
+    linked: dict[str, int] = field(default_factory=dict)  # method -> rows
+    unlinked_active: list[str] = field(default_factory=list)  # "provider/model"
+    relinked: list[dict[str, Any]] = field(default_factory=list)
+    canonical_models: int = 0
+
+
+def rebuild_links(engine: Engine, run_id: str | None = None) -> LinkReport:
+    """Recompute every row's link in one transaction; write only the rows whose link changed."""
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        current = _catalog_rows(conn)
+        rows = [row for row, _ in current]
+        links = plan_links(rows)
+        ids = _ensure_canonical_models(conn, links.values(), now)
+        slugs = {canonical_id: slug for slug, canonical_id in ids.items()}
+        report = LinkReport(canonical_models=len(ids))
+        feed: dict[int, list[dict[str, Any]]] = {}
+        for row, old in current:
+            link = links.get(row.id)
+            new = (ids[link.slug], link.method, link.confidence) if link else (None, None, None)
+            if link:
+                report.linked[link.method] = report.linked.get(link.method, 0) + 1
+            elif row.is_active:
+                report.unlinked_active.append(f"{row.provider_slug}/{row.provider_model_id}")
+            if new == old:
+                continue
+            conn.execute(
+                update(models)
+                .where(models.c.id == row.id)
+                .values(canonical_model_id=new[0], match_method=new[1], match_confidence=new[2])
+            )
+            if old[0] is not None and old[0] != new[0]:
+                relink = {
+                    "provider": row.provider_slug, "model": row.provider_model_id,
+                    "old": slugs.get(old[0]), "new": link.slug if link else None, "method": link.method if link else None,
+                }
+                report.relinked.append(relink)
+                feed.setdefault(row.provider_id, []).append({
+                    "provider_model_id": row.provider_model_id, "kind": "changed", "field": "canonical_model",
+                    "old_value": relink["old"], "new_value": relink["new"],
+                })
+        for provider_id, rows_changed in feed.items():
+            write_changes(conn, provider_id, rows_changed, now, run_id)
+    return report
+
+
+def _catalog_rows(conn: Connection) -> list[tuple[CatalogRow, tuple[Any, Any, Any]]]:
+    query = select(
+        models.c.id, models.c.provider_id, providers.c.slug, models.c.provider_model_id, models.c.metadata, models.c.is_active,
+        models.c.canonical_model_id, models.c.match_method, models.c.match_confidence,
+    ).join(providers, providers.c.id == models.c.provider_id).order_by(models.c.id)
+    return [
+        (CatalogRow(r.id, r.provider_id, r.slug, r.provider_model_id, r.metadata or {}, r.is_active),
+         (r.canonical_model_id, r.match_method, r.match_confidence))
+        for r in conn.execute(query)
+    ]
+
+
+def _ensure_canonical_models(conn: Connection, links: Iterable[Link], now: datetime) -> dict[str, int]:
+    """slug -> id, inserting the missing canonical models and filling a newly known hf_id."""
+    wanted: dict[str, str | None] = {}
+    for link in links:
+        wanted[link.slug] = _preferred_spelling(link.hf_id, wanted.get(link.slug))
+    existing = {r.slug: (r.id, r.hf_id) for r in conn.execute(select(canonical_models.c.id, canonical_models.c.slug, canonical_models.c.hf_id))}
+    for slug, hf_id in wanted.items():
+        if slug not in existing:
+            conn.execute(insert(canonical_models).values(slug=slug, hf_id=hf_id, created_at=now, updated_at=now))
+            continue
+        row_id, stored = existing[slug]
+        better = _preferred_spelling(hf_id, stored)
+        if better != stored:
+            conn.execute(update(canonical_models).where(canonical_models.c.id == row_id).values(hf_id=better, updated_at=now))
+    return {r.slug: r.id for r in conn.execute(select(canonical_models.c.id, canonical_models.c.slug))}
+
+
+def _preferred_spelling(candidate: str | None, current: str | None) -> str | None:
+    """The Hub's own casing ('Llama-3.3') over a provider's lower-cased copy."""
+    if candidate is None:
+        return current
+    if current is None or (current == current.lower() and candidate != candidate.lower()):
+        return candidate
+    return current

@@ -1,0 +1,160 @@
+"""Assets across providers, downstream of every `model_catalog` partition (not partitioned):
+
+canonical_models (links) -> price_discrepancies (own vs second-source price) and catalog_export (files).
+
+They run after syncs: `sync-models` runs the `catalog_cross_provider` job once after its provider
+runs, and with a daemon the `cross_provider_automation` sensor requests them once the provider
+runs that updated `model_catalog` have finished.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from catalog_pipeline.db.canonical import rebuild_links
+from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
+from catalog_pipeline.db.offers import power_of_ten_exponent, price_discrepancies as find_discrepancies
+from catalog_pipeline.db.jsonable import jsonable
+from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalog
+from catalog_pipeline.settings import EXPORT_DIR_ENV_VAR, load_settings
+
+from .assets import model_catalog
+from .resources import CatalogDatabase
+
+GROUP = "across_providers"
+MAX_SHOWN = 50
+UNLINKED_CHECK = "active_models_linked"
+UNIT_ERROR_CHECK = "no_unit_error_ratios"
+MIN_UNIT_ERROR_EXPONENT = 3  # 10^3 and beyond: per-1K/per-1M read as per token, or the reverse
+
+# Runs once the provider runs that updated model_catalog are over; providers never synced don't block it.
+_AFTER_SYNCS = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
+class CatalogExport(dg.ConfigurableResource):
+    """Where `catalog_export` writes; unset: `CATALOG_EXPORT_DIR` (read when the run starts), else
+    ~/.model-catalog-sync/exports."""
+
+    directory: str | None = Field(default=None, description=f"directory for the export files (unset: ${EXPORT_DIR_ENV_VAR})")
+
+    def path_for(self, fmt: str) -> Path:
+        chosen = self.directory or load_settings().export_dir
+        directory = Path(chosen) if chosen else DEFAULT_DATA_DIR / "exports"
+        return directory.expanduser() / FILE_NAMES[fmt]
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sqlite", "postgres"},
+    deps=[model_catalog],
+    automation_condition=_AFTER_SYNCS,
+    description="Links every catalog row to the model it sells (hf_id > curated alias > normalized name).",
+    check_specs=[
+        dg.AssetCheckSpec(UNLINKED_CHECK, asset="canonical_models", description="Counts active models no method links."),
+    ],
+)
+def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase) -> dg.MaterializeResult:
+    report = rebuild_links(catalog_db.engine(), run_id=context.run_id)
+    for relink in report.relinked:
+        context.log.warning(f"re-linked {relink['provider']} {relink['model']}: {relink['old']} -> {relink['new']}")
+    unlinked = report.unlinked_active
+    return dg.MaterializeResult(
+        metadata={
+            "canonical_models": report.canonical_models,
+            "linked_by_method": dg.MetadataValue.json(report.linked),
+            "unlinked_active_models": len(unlinked),
+            "relinked": dg.MetadataValue.json(report.relinked[:MAX_SHOWN]),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=UNLINKED_CHECK,
+                passed=not unlinked,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"unlinked_active_models": len(unlinked), "examples": dg.MetadataValue.json(unlinked[:MAX_SHOWN])},
+                description=f"{len(unlinked)} active models are linked to no canonical model"
+                if unlinked else "every active model is linked",
+            )
+        ],
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"python"},
+    deps=[canonical_models],
+    automation_condition=_AFTER_SYNCS,
+    description="Every (provider, model, price) where the provider's own price and a second source's"
+    " price for that same provider differ by more than 1%, with both values, both sources and the ratio.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            UNIT_ERROR_CHECK, asset="price_discrepancies",
+            description="Warns when a ratio is a power of ten of 10^3 or more, the signature of a unit error.",
+        ),
+    ],
+)
+def price_discrepancies(catalog_db: CatalogDatabase) -> dg.MaterializeResult:
+    found = find_discrepancies(catalog_db.engine())
+    suspects = [
+        d for d in found if (power_of_ten_exponent(d["ratio"]) or 0) >= MIN_UNIT_ERROR_EXPONENT
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "discrepancies": len(found),
+            "entries": dg.MetadataValue.json(jsonable(found[:MAX_SHOWN])),
+            "dagster/row_count": len(found),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=UNIT_ERROR_CHECK,
+                passed=not suspects,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"suspected_unit_errors": len(suspects), "entries": dg.MetadataValue.json(jsonable(suspects[:MAX_SHOWN]))},
+                description=f"{len(suspects)} prices differ from their second source by a power of ten (unit error?)"
+                if suspects else "no ratio is a power of ten",
+            )
+        ],
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"json"},
+    deps=[canonical_models],
+    automation_condition=_AFTER_SYNCS,
+    description="The active catalog as LiteLLM's model_prices_and_context_window.json and as the catalog's own JSON.",
+)
+def catalog_export(catalog_db: CatalogDatabase, catalog_export_files: CatalogExport) -> dg.MaterializeResult:
+    metadata = {}
+    for fmt in FORMATS:
+        path = catalog_export_files.path_for(fmt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        metadata[f"{fmt}_models"] = export_catalog(catalog_db.engine(), fmt, path)
+        metadata[f"{fmt}_path"] = dg.MetadataValue.path(str(path))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+CROSS_PROVIDER_ASSETS = [canonical_models, price_discrepancies, catalog_export]
+
+catalog_cross_provider_job = dg.define_asset_job(
+    "catalog_cross_provider",
+    selection=dg.AssetSelection.assets(*CROSS_PROVIDER_ASSETS),
+    description="Re-link canonical models, list price discrepancies and write the exports.",
+)
+
+cross_provider_automation = dg.AutomationConditionSensorDefinition(
+    "cross_provider_automation",
+    target=dg.AssetSelection.assets(*CROSS_PROVIDER_ASSETS),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests the cross-provider assets once provider syncs have updated model_catalog.",
+)
+
+
+def cross_provider_definitions(export_directory: str | None = None) -> dg.Definitions:
+    """`export_directory` unset: resolved when a run starts (see CatalogExport)."""
+    return dg.Definitions(
+        assets=CROSS_PROVIDER_ASSETS,
+        jobs=[catalog_cross_provider_job],
+        sensors=[cross_provider_automation],
+        resources={"catalog_export_files": CatalogExport(directory=export_directory)},
+    )

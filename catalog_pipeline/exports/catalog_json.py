@@ -1,0 +1,79 @@
+"""The catalog's own export: providers, models and offers grouped by canonical model.
+
+    {"format": "model-catalog-sync/catalog", "version": 1, "generated_at": ISO time,
+     "price_unit": "USD per token (pricing.image: per image, pricing.request: per request)",
+     "providers": [{"slug", "name", "base_url", "kind", "last_synced_at"}],
+     "models": [{"provider", "model", "name", "canonical_model", "match_method", "match_confidence",
+                 "pricing": {"prompt", "completion", "cache_read", "cache_write", "image", "request"},
+                 "price_source", "price_observed_at", "context_length", "max_output_tokens",
+                 "input_modalities", "output_modalities", "supports": {"streaming", "function_calling",
+                 "vision", "reasoning"}}],
+     "canonical_models": [{"slug", "hf_id", "offers": [{"provider", "model"}, ...cheapest first]}]}
+
+An unknown value is JSON null (or absent from `pricing`), never 0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from catalog_pipeline.db.offers import offer_sort_key
+
+FORMAT = "model-catalog-sync/catalog"
+VERSION = 1
+PRICES = ("prompt", "completion", "cache_read", "cache_write", "image", "request")
+FLAGS = ("streaming", "function_calling", "vision", "reasoning")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def model_entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "provider": row["provider"],
+        "model": row["provider_model_id"],
+        "name": row["model_name"],
+        "canonical_model": row["canonical_model"],
+        "match_method": row["match_method"],
+        "match_confidence": row["match_confidence"],
+        "pricing": {p: row[f"pricing_{p}"] for p in PRICES if row[f"pricing_{p}"] is not None},
+        "price_source": row["price_source"],
+        "price_observed_at": _iso(row["price_observed_at"]),
+        "context_length": row["context_length"],
+        "max_output_tokens": row["max_output_tokens"],
+        "input_modalities": row["input_modalities"],
+        "output_modalities": row["output_modalities"],
+        "supports": {flag: row[f"supports_{flag}"] for flag in FLAGS},
+    }
+
+
+def build(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    providers: dict[str, dict[str, Any]] = {}
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        providers.setdefault(row["provider"], {
+            "slug": row["provider"], "name": row["provider_name"], "base_url": row["base_url"],
+            "kind": row["kind"], "last_synced_at": _iso(row["last_synced_at"]),
+        })
+        if row["canonical_model"]:
+            group = grouped.setdefault(row["canonical_model"], {"slug": row["canonical_model"], "hf_id": row["hf_id"], "rows": []})
+            group["rows"].append({"provider": row["provider"], "model": row["provider_model_id"],
+                                  "pricing_prompt": row["pricing_prompt"], "pricing_completion": row["pricing_completion"]})
+    canonical = [
+        {"slug": g["slug"], "hf_id": g["hf_id"],
+         "offers": [{"provider": o["provider"], "model": o["model"]} for o in sorted(g["rows"], key=offer_sort_key)]}
+        for g in sorted(grouped.values(), key=lambda g: g["slug"])
+    ]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "generated_at": datetime.now(timezone.utc).isoformat(),
+        "price_unit": "USD per token (pricing.image: per image, pricing.request: per request)",
+        "providers": sorted(providers.values(), key=lambda p: p["slug"]),
+        "models": [model_entry(row) for row in rows],
+        "canonical_models": canonical,
+    }
