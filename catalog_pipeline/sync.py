@@ -11,7 +11,7 @@ start-ups and N fetches in a row.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -67,8 +67,12 @@ class PrefetchedProviderApis(ProviderApis):
         never holds back the runs of the others."""
         waiting = {self._pending[slug]: slug for slug in slugs if slug in self._pending}
         yield from (slug for slug in slugs if slug not in waiting.values())
-        for future in as_completed(waiting):
-            yield waiting[future]
+        while len(waiting) > 1:
+            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+            yield from (waiting.pop(future) for future in list(waiting) if future in done)
+        # The last one has nothing left to overtake: its run starts now and waits for its fetch in
+        # raw_models, so a slow provider shows as a running run (and carries the owner's PID tag).
+        yield from waiting.values()
 
 
 def sync_providers(

@@ -133,7 +133,7 @@ def test_every_variant_at_once_loads_identically_on_sqlite_and_postgresql(provid
 
 
 def _content(row: dict[str, Any]) -> dict[str, Any]:
-    written_at = {"id", "provider_id", "first_seen_at", "last_seen_at", "deactivated_at", "created_at", "updated_at"}
+    written_at = {"id", "provider_id", "first_seen_at", "last_seen_at", "deactivated_at", "created_at", "updated_at", "price_observed_at"}
     return {column: value for column, value in row.items() if column not in written_at}
 
 
