@@ -1,4 +1,5 @@
-"""Run `sync-models` as a user does: a real subprocess of the console script's module."""
+"""Run `sync-models` as a user does: a real subprocess of the console script's module, or its
+`main` in this process where a test checks what the command does, not that it starts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from .in_process import run_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,6 +21,13 @@ def sync_models(
         [sys.executable, "-m", module, *args],
         env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
     )
+
+
+def sync_models_in_process(*args: str, database_url: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`sync_models(...)` without the new interpreter: same arguments, environment and output."""
+    from catalog_pipeline.cli.sync_models import main
+
+    return run_main(main, list(args), {**os.environ, "CATALOG_DATABASE_URL": database_url, **(extra_env or {})}, REPO)
 
 
 def provider_lines(stdout: str, slugs) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog_pipeline.db.engine import dispose_engines
+from catalog_pipeline.db.engine import catalog_engine, dispose_engines
 from catalog_pipeline.providers import ADAPTERS
 
 from .http_server import FixtureServer
@@ -42,20 +42,49 @@ def postgres_admin_url() -> str:
     return POSTGRES_ADMIN_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_admin_url: str):
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
+EMPTY_DATABASE = "empty_database"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{EMPTY_DATABASE}: the PostgreSQL catalog starts with no schema at all (migration tests)")
+
+
+def _database_url(admin_url: str, name: str) -> str:
     from sqlalchemy.engine import make_url
 
+    return make_url(admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_url: str):
+    """A catalog migrated to the newest schema once per worker; each test gets a copy (CREATE
+    DATABASE ... TEMPLATE), not a migration of its own."""
+    name = f"catalog_template_{uuid.uuid4().hex[:12]}"
+    _admin(postgres_admin_url, f'CREATE DATABASE "{name}"')
+    catalog_engine(_database_url(postgres_admin_url, name)).dispose()  # migrated; no connection may stay open on a template
+    yield name
+    _admin(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str, request: pytest.FixtureRequest):
+    """A fresh PostgreSQL catalog for one test, dropped afterwards: at the newest schema with no
+    rows (as the first use leaves it), or with no schema at all under @pytest.mark.empty_database."""
     name = f"catalog_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_admin_url).set(drivername="postgresql+psycopg", database=name)
-    yield url.render_as_string(hide_password=False)
+    if request.node.get_closest_marker(EMPTY_DATABASE):
+        _admin(postgres_admin_url, f'CREATE DATABASE "{name}"')
+    else:
+        _admin(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("postgres_template")}"')
+    yield _database_url(postgres_admin_url, name)
     dispose_engines()
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

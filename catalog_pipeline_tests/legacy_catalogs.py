@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, insert
+from sqlalchemy import MetaData, create_engine, insert, inspect
 from sqlalchemy.engine import make_url
 
 from catalog_pipeline.db.engine import normalize_database_url
@@ -71,6 +71,8 @@ def create_legacy_catalog(url: str, version: str) -> None:
     dialect = make_url(url).get_backend_name()
     engine = create_engine(normalize_database_url(url))
     try:
+        existing = inspect(engine).get_table_names()
+        assert not existing, f"{url} already has tables {existing}; mark the test @pytest.mark.empty_database"
         with engine.begin() as conn:
             for statement in (SCHEMAS / f"{version}_{dialect}.sql").read_text().split(";"):
                 sql = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()

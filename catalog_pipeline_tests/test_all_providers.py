@@ -20,7 +20,7 @@ from catalog_pipeline.db.schema import models, providers
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS, adapter_for
 
 from .catalog_snapshot import models_by_id
-from .cli_helpers import provider_lines, sync_models
+from .cli_helpers import provider_lines, sync_models, sync_models_in_process
 from .conftest import FIXTURES
 from .fixture_routes import serve_all_providers, serve_provider
 from .http_server import Reply
@@ -42,7 +42,7 @@ def test_one_call_syncs_every_provider_and_isolates_the_failing_one(provider_env
     serve_all_providers(provider_env)
     failing = "together"
     provider_env.route(f"/{failing}{adapter_for(failing).SPEC.endpoint_path}", Reply(status=500, body="together is down"))
-    done = sync_models(database_url=postgres_url)
+    done = sync_models_in_process(database_url=postgres_url)
     assert done.returncode == 1, done.stdout + done.stderr
     status = {slug: line.split()[1] for slug, line in provider_lines(done.stdout, ADAPTERS).items()}
     assert status.pop(failing) == "FAILED"

@@ -17,6 +17,7 @@ from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.schema import providers, raw_model_lists
 
 from .catalog_snapshot import models_by_id
+from .cli_helpers import sync_models_in_process
 from .conftest import FIXTURES
 from .http_server import FixtureServer, json_reply
 from .sync_helpers import CATALOG_DEFS, FAST_APIS
@@ -35,9 +36,16 @@ def run(*command: str, database_url: str, dagster_home: Path) -> subprocess.Comp
     return subprocess.run(list(command), env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
 
 
+def sync_models_in_home(*args: str, database_url: str, dagster_home: Path) -> subprocess.CompletedProcess:
+    """`sync-models ARGS` (its main, in this process) with its own DAGSTER_HOME; `dg launch` below
+    is the real other process."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    return sync_models_in_process(*args, database_url=database_url, extra_env={"DAGSTER_HOME": str(dagster_home)})
+
+
 def test_model_catalog_alone_in_another_instance_uses_the_archived_list(provider_env, sqlite_url, tmp_path):
     serve(provider_env, "openrouter")
-    synced = run(sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", "openrouter", database_url=sqlite_url, dagster_home=tmp_path / "cli_home")
+    synced = sync_models_in_home("--providers", "openrouter", database_url=sqlite_url, dagster_home=tmp_path / "cli_home")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     synced_at = last_synced_at(sqlite_url, "openrouter")
     dg_cli = shutil.which("dg", path=str(Path(sys.executable).parent))
@@ -108,15 +116,14 @@ def test_a_provider_without_its_key_reads_as_not_materialized_never_failed(provi
 
 def test_from_archive_for_a_never_archived_provider_is_skipped(provider_env, sqlite_url, tmp_path):
     serve(provider_env, "openrouter", "deepinfra")
-    cli = (sys.executable, "-m", "catalog_pipeline.cli.sync_models")
     home = tmp_path / "home"
-    assert run(*cli, "--providers", "openrouter", "deepinfra", database_url=sqlite_url, dagster_home=home).returncode == 0
+    assert sync_models_in_home("--providers", "openrouter", "deepinfra", database_url=sqlite_url, dagster_home=home).returncode == 0
     engine = catalog_engine(sqlite_url)
     with engine.begin() as conn:  # deepinfra has rows but no archived list (e.g. the archive was pruned)
         conn.execute(delete(raw_model_lists).where(raw_model_lists.c.provider_slug == "deepinfra"))
     with engine.connect() as conn:
         before = conn.execute(select(providers.c.slug, providers.c.last_synced_at).order_by(providers.c.slug)).all()
-    done = run(*cli, "--from-archive", "--providers", "deepinfra", "openrouter", "groq", database_url=sqlite_url, dagster_home=home)
+    done = sync_models_in_home("--from-archive", "--providers", "deepinfra", "openrouter", "groq", database_url=sqlite_url, dagster_home=home)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "deepinfra   SKIPPED skipped: no archived model list yet" in done.stdout
     assert "groq        SKIPPED skipped: no archived model list yet" in done.stdout

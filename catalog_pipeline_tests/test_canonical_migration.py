@@ -8,6 +8,8 @@ from catalog_pipeline.db.schema import canonical_models, models
 
 from .legacy_catalogs import LEGACY_VERSIONS, PRICES, create_legacy_catalog
 
+pytestmark = pytest.mark.empty_database  # an earlier catalog is built from nothing
+
 
 @pytest.mark.parametrize("version", LEGACY_VERSIONS)
 def test_priced_rows_are_marked_as_the_providers_own_prices(catalog_url, version):

@@ -53,23 +53,23 @@ def test_changes_filter_and_page(catalog_url):
 
 def test_changes_over_the_command_line(catalog_url):
     produce_one_change_of_each_kind(catalog_url)
-    shown = catalog_json("changes", "--since", "7d", "--kind", "changed", database_url=catalog_url)
+    shown = catalog_json("changes", "--since", "7d", "--kind", "changed", database_url=catalog_url, in_process=True)
     assert [(r["field"], r["old_value"], r["new_value"]) for r in shown] == [
         ("expiration_date", None, "2030-12-01"),
         ("context_length", 8192, 16384),
     ]
     by_kind = {}
-    for row in catalog_json("changes", "--provider", "openrouter", database_url=catalog_url):
+    for row in catalog_json("changes", "--provider", "openrouter", database_url=catalog_url, in_process=True):
         by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + 1
     assert by_kind == {"added": 4, "changed": 2, "delisted": 2, "relisted": 2, "price_held": 1, "price_accepted": 1}
-    assert catalog_json("changes", "--since", "2099-01-01T00:00Z", database_url=catalog_url) == []
-    table = run_catalog("changes", "--kind", "price_held", database_url=catalog_url)
+    assert catalog_json("changes", "--since", "2099-01-01T00:00Z", database_url=catalog_url, in_process=True) == []
+    table = run_catalog("changes", "--kind", "price_held", database_url=catalog_url, in_process=True)
     assert table.returncode == 0
     header, line, total = table.stdout.splitlines()
     assert header.split() == ["id", "changed_at", "provider", "provider_model_id", "kind", "field", "old_value", "new_value"]
     assert line.split()[2:] == ["openrouter", "m/b", "price_held", "pricing_prompt", "0.000001", "0.01"]
     assert total == "1 changes, newest first"
-    bad = run_catalog("changes", "--kind", "renamed", database_url=catalog_url)
+    bad = run_catalog("changes", "--kind", "renamed", database_url=catalog_url, in_process=True)
     assert bad.returncode == 2 and "invalid choice: 'renamed'" in bad.stderr
-    bad = run_catalog("changes", "--since", "last tuesday", database_url=catalog_url)
+    bad = run_catalog("changes", "--since", "last tuesday", database_url=catalog_url, in_process=True)
     assert bad.returncode == 2 and "not a time: 'last tuesday'" in bad.stderr

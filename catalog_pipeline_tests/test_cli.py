@@ -1,4 +1,7 @@
-"""`sync-models` as a user runs it: a real subprocess, real HTTP on loopback, a persistent instance."""
+"""`sync-models` as a user runs it: real HTTP on loopback, a persistent instance. The syncs run the
+command's `main` in this process (the same arguments, environment and output); the tests of
+argument errors, `--list-providers` and `dagster asset materialize` start real subprocesses, and
+so do test_all_providers.py and test_guardrails.py's secrets test for whole syncs."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 from catalog_pipeline.providers import PROVIDER_SLUGS
 
 from .catalog_snapshot import catalog_state, models_by_id
-from .cli_helpers import REPO, sync_models
+from .cli_helpers import REPO, sync_models, sync_models_in_process
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 
@@ -27,7 +30,7 @@ def serve_spine(server) -> None:
 def test_sync_of_three_providers_one_failing(provider_env, catalog_url):
     serve_spine(provider_env)
     provider_env.route("/groq/models", Reply(status=500, body="groq is down"))
-    done = sync_models("--providers", *SPINE, database_url=catalog_url)
+    done = sync_models_in_process("--providers", *SPINE, database_url=catalog_url)
     assert done.returncode == 1, done.stdout + done.stderr
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.split() and line.split()[0] in SPINE}
     assert "OK" in lines["openrouter"] and "Synced 5 models from openrouter. Fetched: 5, Transformed: 5, Skipped: 0" in lines["openrouter"]
@@ -54,7 +57,7 @@ def test_sync_of_three_providers_one_failing(provider_env, catalog_url):
     # Groq recovers: its own partition turns green, the others are untouched.
     serve_spine(provider_env)
     before = models_by_id(catalog_url, "openrouter")
-    again = sync_models("--providers", *SPINE, database_url=catalog_url)
+    again = sync_models_in_process("--providers", *SPINE, database_url=catalog_url)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "added 0, updated 0, reactivated 0, deactivated 0, unchanged 5" in again.stdout
     assert models_by_id(catalog_url, "openrouter") == before
@@ -62,12 +65,12 @@ def test_sync_of_three_providers_one_failing(provider_env, catalog_url):
 
 def test_dry_run_reports_and_writes_nothing(provider_env, sqlite_url):
     serve_spine(provider_env)
-    assert sync_models("--providers", "openrouter", database_url=sqlite_url).returncode == 0
+    assert sync_models_in_process("--providers", "openrouter", database_url=sqlite_url).returncode == 0
     before = catalog_state(sqlite_url)
     payload = json.loads((FIXTURES / "openrouter_models.json").read_text())
     payload["data"][0]["pricing"]["completion"] = "0.00002"
     provider_env.route("/openrouter/models", json_reply(payload))
-    done = sync_models("--providers", "openrouter", "--dry-run", "--verbose", database_url=sqlite_url)
+    done = sync_models_in_process("--providers", "openrouter", "--dry-run", "--verbose", database_url=sqlite_url)
     assert done.returncode == 0, done.stderr
     assert "Dry run: would sync 5 models from openrouter" in done.stdout
     assert '"pricing_completion": ["0.000015", "0.00002"]' in done.stdout
@@ -77,7 +80,7 @@ def test_dry_run_reports_and_writes_nothing(provider_env, sqlite_url):
 def test_missing_key_is_skipped_not_synced_as_zero(provider_env, sqlite_url, monkeypatch):
     monkeypatch.delenv("GROQ_API_KEY")
     serve_spine(provider_env)
-    done = sync_models("--providers", "openrouter", "groq", database_url=sqlite_url)
+    done = sync_models_in_process("--providers", "openrouter", "groq", database_url=sqlite_url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SKIPPED skipped: GROQ_API_KEY is not set" in done.stdout
     assert provider_env.hits("/groq/models") == 0
@@ -85,10 +88,10 @@ def test_missing_key_is_skipped_not_synced_as_zero(provider_env, sqlite_url, mon
 
 def test_from_archive_replays_without_calling_the_provider(provider_env, sqlite_url):
     serve_spine(provider_env)
-    assert sync_models("--providers", "openrouter", database_url=sqlite_url).returncode == 0
+    assert sync_models_in_process("--providers", "openrouter", database_url=sqlite_url).returncode == 0
     hits = provider_env.hits("/openrouter/models")
     provider_env.route("/openrouter/models", Reply(status=500, body="must not be called"))
-    done = sync_models("--providers", "openrouter", "--from-archive", database_url=sqlite_url)
+    done = sync_models_in_process("--providers", "openrouter", "--from-archive", database_url=sqlite_url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "unchanged 5" in done.stdout
     assert provider_env.hits("/openrouter/models") == hits

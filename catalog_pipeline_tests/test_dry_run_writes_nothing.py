@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +19,7 @@ from .server_process import ServerProcess
 from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.resources import CatalogDatabase
 
+from .cli_helpers import sync_models_in_process as sync_models
 from .sync_helpers import CATALOG_DEFS, FAST_APIS, catalog_metadata
 from .table_dump import dump_all_tables
 
@@ -32,11 +31,6 @@ def changed_openrouter() -> dict:
     payload["data"][0]["pricing"]["completion"] = "0.00002"
     payload["data"].pop()
     return payload
-
-
-def sync_models(*args: str, database_url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CATALOG_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "catalog_pipeline.cli.sync_models", *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_cli_dry_run_on_an_empty_then_a_populated_catalog(provider_env: FixtureServer, sqlite_url: str):

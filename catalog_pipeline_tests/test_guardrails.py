@@ -28,7 +28,7 @@ from catalog_pipeline.pipeline.records import ModelRecord, records_to_frame
 from catalog_pipeline.providers import adapter_for
 
 from .catalog_snapshot import catalog_state, models_by_id
-from .cli_helpers import REPO, sync_models
+from .cli_helpers import REPO, sync_models, sync_models_in_process
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 from .load_worker import synthetic_frame
@@ -118,7 +118,7 @@ def test_tenfold_and_paid_to_free_moves_are_held_until_accepted(provider_env, ca
     assert catalog_metadata(materialize_provider("openrouter", catalog_url))["held_price_changes"] == 2
     assert len(pending_changes(catalog_engine(catalog_url), "openrouter")) == 2
 
-    done = sync_models("--accept-pending", "openrouter", database_url=catalog_url)
+    done = sync_models_in_process("--accept-pending", "openrouter", database_url=catalog_url)
     assert done.returncode == 0, done.stderr
     assert "tiny/edge-1b  pricing_prompt: 0.000000005 -> 0.0000001" in done.stdout
     rows = models_by_id(catalog_url, "openrouter")
@@ -151,13 +151,13 @@ def test_shrink_guard_deactivates_nothing_until_forced(provider_env, catalog_url
     serve(provider_env, short)
     synced_before = catalog_state(catalog_url)["providers"][0]["last_synced_at"]
 
-    done = sync_models("--providers", "openrouter", database_url=catalog_url)
+    done = sync_models_in_process("--providers", "openrouter", database_url=catalog_url)
     assert done.returncode == 1
     assert "check shrink_guard failed: shrink guard: openrouter listed" in done.stdout
     assert all(row["is_active"] for row in models_by_id(catalog_url, "openrouter").values())
     assert catalog_state(catalog_url)["providers"][0]["last_synced_at"] == synced_before  # not a success
 
-    forced = sync_models("--providers", "openrouter", "--force", database_url=catalog_url)
+    forced = sync_models_in_process("--providers", "openrouter", "--force", database_url=catalog_url)
     assert forced.returncode == 0, forced.stdout
     active = {k for k, row in models_by_id(catalog_url, "openrouter").items() if row["is_active"]}
     assert active == {m["id"] for m in short["data"]}

@@ -67,13 +67,15 @@ def test_echoed_keys_never_reach_rows_archive_metadata_or_logs(provider_env, cat
 
     instance = dg.DagsterInstance.get()  # the DAGSTER_HOME the command used
     runs = instance.get_runs()
-    assert len(runs) == 2
+    assert len(runs) == 3  # the two providers, then the cross-provider refresh (links, exports)
     for run in runs:
         events = instance.all_logs(run.run_id)
         assert events
         stored[f"run {run.run_id} events"] = "\n".join(serialize_value(event) for event in events)
     stored["stdout"], stored["stderr"] = done.stdout, done.stderr
-    for path in Path(os.environ["DAGSTER_HOME"]).rglob("*"):
+    exports = list(Path(os.environ["CATALOG_EXPORT_DIR"]).rglob("*.json"))
+    assert len(exports) == 2
+    for path in [*Path(os.environ["DAGSTER_HOME"]).rglob("*"), *exports]:
         if path.is_file():
             stored[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
 

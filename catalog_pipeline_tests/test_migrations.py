@@ -21,6 +21,8 @@ from catalog_pipeline.providers import adapter_for
 from .legacy_catalogs import LEGACY_VERSIONS, MODELS, PENDING, PRICES, PROVIDERS, RAW_LISTS, create_legacy_catalog
 
 REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+# Each test builds its catalog from nothing: no copy of an already migrated PostgreSQL template.
+pytestmark = pytest.mark.empty_database
 
 
 def _utc(value):

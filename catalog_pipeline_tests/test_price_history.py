@@ -60,18 +60,18 @@ def test_three_syncs_with_one_price_change_give_one_new_period(provider_env, cat
 
     # The same answers from the command line, for a time in each period (one given with an offset).
     for when, prompt in ((in_first.astimezone(timezone(timedelta(hours=2))), "0.000003"), (in_second, "0.0000025")):
-        shown = catalog_json("price-at", "openrouter", "acme/reasoner-large", "--at", when.isoformat(), database_url=catalog_url)
+        shown = catalog_json("price-at", "openrouter", "acme/reasoner-large", "--at", when.isoformat(), database_url=catalog_url, in_process=True)
         assert shown["pricing_prompt"] == prompt and shown["pricing_completion"] == "0.000015"
-    shown = catalog_json("price-at", "openrouter", "acme/reasoner-large", "--at", in_first.isoformat(), database_url=catalog_url)
+    shown = catalog_json("price-at", "openrouter", "acme/reasoner-large", "--at", in_first.isoformat(), database_url=catalog_url, in_process=True)
     assert (shown["valid_from"], shown["valid_to"]) == (old["valid_from"].isoformat(), old["valid_to"].isoformat())
-    periods = catalog_json("history", "openrouter", "acme/reasoner-large", database_url=catalog_url)
+    periods = catalog_json("history", "openrouter", "acme/reasoner-large", database_url=catalog_url, in_process=True)
     assert [p["pricing_prompt"] for p in periods] == ["0.000003", "0.0000025"]
-    table = run_catalog("history", "openrouter", "acme/reasoner-large", database_url=catalog_url)
+    table = run_catalog("history", "openrouter", "acme/reasoner-large", database_url=catalog_url, in_process=True)
     assert table.returncode == 0 and table.stdout.splitlines()[0].split()[:3] == ["valid_from", "valid_to", "pricing_prompt"]
     assert len(table.stdout.splitlines()) == 3
-    before = run_catalog("price-at", "openrouter", "acme/reasoner-large", "--at", "2001-01-01", database_url=catalog_url)
+    before = run_catalog("price-at", "openrouter", "acme/reasoner-large", "--at", "2001-01-01", database_url=catalog_url, in_process=True)
     assert before.returncode == 1 and "first priced" in before.stderr
-    missing = run_catalog("price-at", "openrouter", "no/such-model", database_url=catalog_url)
+    missing = run_catalog("price-at", "openrouter", "no/such-model", database_url=catalog_url, in_process=True)
     assert missing.returncode == 1 and "not in the catalog" in missing.stderr
 
 
