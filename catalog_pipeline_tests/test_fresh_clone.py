@@ -21,6 +21,7 @@ import pytest
 
 from .fixture_routes import fixture
 from .http_server import FixtureServer, json_reply
+from .in_process import run_main
 from .server_process import free_port, processes_with_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,6 +138,8 @@ def test_deploy_instance_file_runs_a_sync_on_postgresql(postgres_admin_url: str,
     """deploy/dagster.yaml, used as the README's "Deploying" says, keeps run history in PostgreSQL."""
     import dagster as dg
     import psycopg
+
+    from catalog_pipeline.cli.sync_models import main as sync_models_main
     from dagster._core.run_coordinator import QueuedRunCoordinator
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
     from sqlalchemy.engine import make_url
@@ -157,10 +160,8 @@ def test_deploy_instance_file_runs_a_sync_on_postgresql(postgres_admin_url: str,
             **clean_env(tmp_path / "home", openrouter), **pg_env, "DAGSTER_HOME": str(home),
             "CATALOG_DATABASE_URL": f"sqlite:///{tmp_path / 'catalog.db'}",
         }
-        done = subprocess.run(
-            [str(Path(sys.executable).with_name("sync-models")), "--providers", "openrouter"],
-            env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        )
+        # In this process: what is tested is the instance file, not the console script's start.
+        done = run_main(sync_models_main, ["--providers", "openrouter"], env, tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         with pytest.MonkeyPatch.context() as patch:
             for name, value in pg_env.items():

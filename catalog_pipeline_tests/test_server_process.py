@@ -1,7 +1,8 @@
 """A real `catalog-server` process (webserver, admin API, dagster-daemon) on a free loopback port,
 with every provider pointed at a local fixture server. One server for the module; each test makes
-the syncs it reads and waits for the runs it starts, so the tests pass in any order. The shutdown
-test starts a server of its own."""
+the syncs it reads (or takes them from a module fixture) and waits for the runs it starts, so the
+tests pass in any order, except the shutdown test: it stops the module's server, so it comes last.
+A server costs ~10 s of CPU to start and each run ~4 s (a new interpreter importing the code location)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.providers import ADAPTERS
 
+from .browser import browser, partition_runs, skip_welcome_dialog, wait_for_run  # noqa: F401 - browser is a fixture
+from .catalog_snapshot import models_by_id
+from .fixture_routes import serve_provider
 from .http_server import FixtureServer, Reply, json_reply
 from .server_process import ServerProcess
+from .table_dump import dump_all_tables
+from .test_dry_run_writes_nothing import changed_openrouter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "proc-admin-key-0123456789-abcdefgh"
@@ -82,13 +89,21 @@ def start_server(fixtures_http: FixtureServer, tmp: Path, log_level: str = "warn
 
 @pytest.fixture(scope="module")
 def server(fixtures_http: FixtureServer, tmp_path_factory: pytest.TempPathFactory):
-    process = start_server(fixtures_http, tmp_path_factory.mktemp("catalog_server"))
+    # The access log is on: the shutdown test reads every request the module made in the server's log.
+    process = start_server(fixtures_http, tmp_path_factory.mktemp("catalog_server"), log_level="info")
     yield process
-    process.stop()
+    process.stop()  # nothing left to do after the shutdown test stopped it
+
+
+@pytest.fixture(scope="module")
+def groq_refused(server: ServerProcess) -> httpx.Response:
+    """The answer to one sync of groq, whose provider refuses the key with 401 and echoes it in its
+    error body: the run fails. Shared by the tests that read such a failure, one run for all."""
+    return call(server, "POST", "/admin/model-sync/provider/groq", AUTH)
 
 
 def call(server: ServerProcess, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> httpx.Response:
-    response = httpx.request(method, server.url + path, headers=headers or {}, timeout=120, **kwargs)
+    response = httpx.request(method, server.url + path, headers=headers or {}, timeout=600, **kwargs)  # /all waits for 12 runs: minutes on a busy machine
     server.responses.append("\n".join([response.text, *(f"{k}: {v}" for k, v in response.headers.items())]))
     return response
 
@@ -100,6 +115,7 @@ def basic(password: str) -> str:
 GET_ROUTES = ["/admin/model-sync/providers", "/admin/model-sync/status", "/admin/openapi.json"]
 SYNC_ROUTES = ["/admin/model-sync/provider/openrouter", "/admin/model-sync/all"]
 UI_ROUTES = ["/", "/runs", "/server_info"]
+BROWSER_ASSETS = ("raw_models", "normalized_models", "model_catalog")
 WRONG = {
     "no key": None,
     "wrong key": f"Bearer {'z' * len(KEY)}",
@@ -176,6 +192,33 @@ def catalog_snapshot(database: Path) -> tuple[list, list]:
                 conn.execute("SELECT * FROM models ORDER BY id").fetchall())
 
 
+def test_api_dry_run_on_an_empty_then_a_populated_catalog(server: ServerProcess, fixtures_http: FixtureServer):
+    """The module's first sync: every table of the catalog is the same before and after a dry run,
+    on the empty catalog, then on one holding the provider (test_dry_run_writes_nothing.py's case)."""
+    database_url = f"sqlite:///{server.database}"
+
+    def sync(dry_run: bool) -> dict:
+        response = call(server, "POST", f"/admin/model-sync/provider/openrouter?dry_run={str(dry_run).lower()}", AUTH)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    catalog_engine(database_url)
+    empty = dump_all_tables(database_url)
+    assert all(rows == [] for name, rows in empty.items() if not name.endswith("alembic_version")), "an earlier test synced"
+    assert sync(dry_run=True)["details"]["diff"]["added"]
+    assert dump_all_tables(database_url) == empty
+
+    assert sync(dry_run=False)["details"]["models_synced"] == 5
+    fixtures_http.route("/openrouter/models", json_reply(changed_openrouter()))
+    try:
+        populated = dump_all_tables(database_url)
+        details = sync(dry_run=True)["details"]
+        assert len(details["diff"]["deactivated"]) == 1
+        assert dump_all_tables(database_url) == populated
+    finally:
+        fixtures_http.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
+
+
 def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerProcess, fixtures_http: FixtureServer):
     fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
     synced = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=false", AUTH)
@@ -246,8 +289,8 @@ def test_two_simultaneous_syncs_of_one_provider_give_one_run_and_one_409(server:
     assert tags["catalog/trigger"] == "admin-api" and tags["catalog/endpoint"] == "provider"
 
 
-def test_a_provider_key_echoed_by_the_provider_never_reaches_the_answer(server: ServerProcess):
-    response = call(server, "POST", "/admin/model-sync/provider/groq", AUTH)
+def test_a_provider_key_echoed_by_the_provider_never_reaches_the_answer(groq_refused: httpx.Response):
+    response = groq_refused
     assert response.status_code == 500
     body = response.json()
     assert body["success"] is False and body["message"].startswith("groq: HTTP 401")
@@ -260,12 +303,12 @@ def test_a_provider_without_its_key_is_skipped(server: ServerProcess):
     assert response.json()["message"] == "skipped: FIREWORKS_API_KEY is not set"
 
 
-def test_providers_and_status_report_the_catalog(server: ServerProcess):
+def test_providers_and_status_report_the_catalog(server: ServerProcess, groq_refused: httpx.Response):
     synced = call(server, "POST", f"/admin/model-sync/provider/{SYNCED_ALONE}", AUTH)
     assert synced.status_code == 200, synced.text
     count = synced.json()["details"]["models_synced"]
     assert count > 0
-    assert call(server, "POST", "/admin/model-sync/provider/groq", AUTH).status_code == 500
+    assert groq_refused.status_code == 500
 
     providers = {p["slug"]: p for p in call(server, "GET", "/admin/model-sync/providers", AUTH).json()["providers"]}
     assert set(providers) == set(ADAPTERS)
@@ -309,6 +352,72 @@ def test_the_ui_serves_the_code_location_and_the_daemon_monitors_runs(server: Se
     health = graphql(server, "{ instance { daemonHealth { allDaemonStatuses { daemonType required } } } }")
     required = {d["daemonType"] for d in health["instance"]["daemonHealth"]["allDaemonStatuses"] if d["required"]}
     assert {"QUEUED_RUN_COORDINATOR", "SCHEDULER", "MONITORING"} <= required  # run monitoring is on
+
+
+UI_PARTITION = "aimo"  # materialized only from the browser: its rows appear only if the UI's run wrote them
+
+
+def test_the_ui_in_a_browser(browser, server: ServerProcess, fixtures_http: FixtureServer, tmp_path: Path):
+    """The UI behind the admin key in a real headless Chromium: refused without credentials, logged
+    in with HTTP Basic, the asset graph, and one provider materialized from the UI."""
+    from playwright.sync_api import Error as PlaywrightError, expect
+
+    serve_provider(fixtures_http, ADAPTERS[UI_PARTITION])
+    database_url = f"sqlite:///{server.database}"
+    assert models_by_id(database_url, UI_PARTITION) == {}
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+
+    # 1. Without credentials, or with a wrong key, the UI is refused: 401, and Chromium gives up.
+    for name, credentials in (("no-key", None), ("wrong-key", {"username": "operator", "password": "not-" + KEY})):
+        stranger = browser.new_context(http_credentials=credentials)
+        page = stranger.new_page()
+        statuses: list[int] = []
+        page.on("response", lambda response: statuses.append(response.status))
+        try:  # Chromium either shows the 401 page or aborts the navigation, depending on the case
+            page.goto(server.url + "/asset-groups")
+        except PlaywrightError as exc:
+            assert "ERR_INVALID_AUTH_CREDENTIALS" in str(exc)
+        assert statuses and set(statuses) == {401}, statuses
+        assert page.get_by_text("Global asset lineage").count() == 0
+        page.screenshot(path=shots / f"1-refused-{name}.png")
+        stranger.close()
+
+    # 2. Logged in with HTTP Basic: the browser sends the credentials on every request of the UI.
+    context = browser.new_context(
+        http_credentials={"username": "operator", "password": KEY}, viewport={"width": 1400, "height": 900}
+    )
+    page = context.new_page()
+    # The sync assets' own group: the global lineage also holds the across_providers group.
+    response = page.goto(server.url + "/locations/catalog_pipeline/asset-groups/model_catalog")
+    assert response.status == 200
+    skip_welcome_dialog(page)
+    for asset in BROWSER_ASSETS:
+        expect(page.get_by_text(asset, exact=True).first).to_be_visible(timeout=60_000)
+    page.screenshot(path=shots / "2-asset-graph.png")
+
+    # 3. Materialize all, one partition, launch.
+    before = {run["runId"] for run in partition_runs(context, server.url, UI_PARTITION)}
+    page.get_by_role("button", name="Materialize all…").click()
+    expect(page.get_by_text("Launch runs to materialize 3 assets")).to_be_visible(timeout=30_000)
+    page.get_by_text("Select a partition or create one").click()
+    page.locator(f'[title="{UI_PARTITION}"]').first.click()
+    page.keyboard.press("Escape")
+    launch = page.get_by_role("button", name="Launch 1 run")
+    expect(launch).to_be_enabled(timeout=30_000)
+    page.screenshot(path=shots / "3-launch-dialog.png")
+    launch.click()
+
+    # 4. The run succeeds; its page says so; the rows are in the catalog.
+    run_id = wait_for_run(context, server.url, UI_PARTITION, before)
+    page.goto(f"{server.url}/runs/{run_id}")
+    expect(page.get_by_text("Success").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=shots / "4-run-succeeded.png")
+    context.close()
+
+    expected = {m["id"] for m in fixture(f"{UI_PARTITION}_models.json")["data"]}
+    assert expected and set(models_by_id(database_url, UI_PARTITION)) == expected
+    assert sorted(p.name for p in shots.iterdir()) == ["1-refused-no-key.png", "1-refused-wrong-key.png", "2-asset-graph.png", "3-launch-dialog.png", "4-run-succeeded.png"]
 
 
 def wait_for(condition, timeout: float = 120.0, what: str = "condition"):
@@ -366,30 +475,31 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
 
 
 def test_a_key_in_the_query_string_is_refused_and_never_logged_and_shutdown_is_clean(
-    fixtures_http: FixtureServer, tmp_path: Path
+    server: ServerProcess, groq_refused: httpx.Response
 ):
-    own = start_server(fixtures_http, tmp_path, log_level="info")
+    """Last in the module: it stops the module's server, whose log then holds every request and run
+    of the module, groq's echoed key among them."""
+    runs_before = runs_in(server.env["DAGSTER_HOME"])
     try:
         for path in ("/admin/model-sync/status", "/runs"):
-            refused = call(own, "GET", f"{path}?api_key={KEY}&key={KEY}&token={KEY}")
+            refused = call(server, "GET", f"{path}?api_key={KEY}&key={KEY}&token={KEY}")
             assert refused.status_code == 401
-        assert call(own, "GET", "/admin/model-sync/status?stale_after_hours=1e308", AUTH).status_code == 400
-        assert call(own, "POST", "/admin/model-sync/provider/groq?dry_run=", AUTH).status_code == 400
-        echoed = call(own, "POST", "/admin/model-sync/provider/groq", AUTH)  # the provider echoes its key
-        assert echoed.status_code == 500
+        assert call(server, "GET", "/admin/model-sync/status?stale_after_hours=1e308", AUTH).status_code == 400
+        assert call(server, "POST", "/admin/model-sync/provider/groq?dry_run=", AUTH).status_code == 400
+        assert runs_in(server.env["DAGSTER_HOME"]) == runs_before  # the 400s launched nothing
+        assert groq_refused.status_code == 500  # the provider echoed its key
     finally:
-        leftovers = own.stop()
+        leftovers = server.stop()
     assert leftovers == [], f"processes left running: {leftovers}"
-    assert own.process.returncode == 0, own.log()[-2000:]
-    log = own.log()
+    assert server.process.returncode == 0, server.log()[-2000:]
+    log = server.log()
     assert "stopped dagster-daemon" in log
     assert '"GET /admin/model-sync/status" 401' in log and '"GET /runs" 401' in log  # the access log is on
-    assert '"POST /admin/model-sync/provider/groq" 400' in log
+    assert '"POST /admin/model-sync/provider/groq" 400' in log and '"POST /admin/model-sync/provider/groq" 500' in log
     assert "api_key=" not in log and "stale_after_hours=" not in log and "dry_run=" not in log
-    for text in [log, *own.responses]:
+    for text in [log, *server.responses]:
         for secret in SECRETS:
             assert secret not in text
-    assert runs_in(own.env["DAGSTER_HOME"]) == 1  # the 400s launched nothing
 
 
 def runs_in(dagster_home: str) -> int:
