@@ -25,6 +25,7 @@ import pytest
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.providers import ADAPTERS
 
+from .adapter_helpers import fixture_payload, normalize_payloads
 from .browser import browser, partition_runs, skip_welcome_dialog, wait_for_run  # noqa: F401 - browser is a fixture
 from .catalog_snapshot import models_by_id
 from .fixture_routes import serve_provider
@@ -415,7 +416,7 @@ def test_the_ui_in_a_browser(browser, server: ServerProcess, fixtures_http: Fixt
     page.screenshot(path=shots / "4-run-succeeded.png")
     context.close()
 
-    expected = {m["id"] for m in fixture(f"{UI_PARTITION}_models.json")["data"]}
+    expected = set(normalize_payloads(UI_PARTITION, fixture_payload(f"{UI_PARTITION}_models.json")).frame["provider_model_id"])
     assert expected and set(models_by_id(database_url, UI_PARTITION)) == expected
     assert sorted(p.name for p in shots.iterdir()) == ["1-refused-no-key.png", "1-refused-wrong-key.png", "2-asset-graph.png", "3-launch-dialog.png", "4-run-succeeded.png"]
 
