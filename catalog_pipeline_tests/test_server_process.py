@@ -456,6 +456,9 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
             assert sync.poll() is None, (tmp_path / "sync-models.log").read_text()
             return None
 
+        # Its run fetches inside the run: once the held fetch arrives the run has started, so the
+        # server's GraphQL is asked once, not polled while sync-models starts (seconds of its CPU).
+        wait_for(lambda: fixtures_http.hits(f"/held/{KILLED}/models") or sync.poll() is not None, what="the held fetch")
         dead_run = wait_for(started_by_sync, what=f"sync-models (pid {sync.pid}) to start its run")
         sync.send_signal(signal.SIGKILL)
         sync.wait(timeout=30)
