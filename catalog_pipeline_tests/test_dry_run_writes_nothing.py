@@ -79,5 +79,5 @@ def test_ui_run_config_dry_run_on_an_empty_then_a_populated_catalog(provider_env
     assert dump_all_tables(catalog_url) == populated
 
 
-# The API's dry run, on the empty catalog of a real catalog-server then on a populated one, is
-# test_server_process.py's first sync: that module's server, not one more (~10 s of CPU each).
+# The API's dry run, on the empty catalog of a real catalog-server then on a populated one, is in
+# test_server_process.py (its first sync), on that module's server rather than one more.

@@ -32,7 +32,6 @@ from .fixture_routes import serve_provider
 from .http_server import FixtureServer, Reply, json_reply
 from .server_process import ServerProcess
 from .table_dump import dump_all_tables
-from .test_dry_run_writes_nothing import changed_openrouter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "proc-admin-key-0123456789-abcdefgh"
@@ -187,41 +186,20 @@ def test_unknown_provider_is_404(server: ServerProcess):
     assert response.json()["success"] is False
 
 
-def catalog_snapshot(database: Path) -> tuple[list, list]:
-    with sqlite3.connect(database) as conn:
-        return (conn.execute("SELECT * FROM providers ORDER BY id").fetchall(),
-                conn.execute("SELECT * FROM models ORDER BY id").fetchall())
-
-
-def test_api_dry_run_on_an_empty_then_a_populated_catalog(server: ServerProcess, fixtures_http: FixtureServer):
-    """The module's first sync: every table of the catalog is the same before and after a dry run,
-    on the empty catalog, then on one holding the provider (test_dry_run_writes_nothing.py's case)."""
+def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerProcess, fixtures_http: FixtureServer):
+    """The module's first sync, on its empty catalog: a dry run, the sync, a dry run of a changed
+    list. Every table of the catalog is the same before and after each dry run (the API's case of
+    test_dry_run_writes_nothing.py, on the empty catalog and on a populated one)."""
     database_url = f"sqlite:///{server.database}"
-
-    def sync(dry_run: bool) -> dict:
-        response = call(server, "POST", f"/admin/model-sync/provider/openrouter?dry_run={str(dry_run).lower()}", AUTH)
-        assert response.status_code == 200, response.text
-        return response.json()
-
+    fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
     catalog_engine(database_url)
     empty = dump_all_tables(database_url)
     assert all(rows == [] for name, rows in empty.items() if not name.endswith("alembic_version")), "an earlier test synced"
-    assert sync(dry_run=True)["details"]["diff"]["added"]
+    first = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=true", AUTH)
+    assert first.status_code == 200, first.text
+    assert first.json()["details"]["diff"]["added"]
     assert dump_all_tables(database_url) == empty
 
-    assert sync(dry_run=False)["details"]["models_synced"] == 5
-    fixtures_http.route("/openrouter/models", json_reply(changed_openrouter()))
-    try:
-        populated = dump_all_tables(database_url)
-        details = sync(dry_run=True)["details"]
-        assert len(details["diff"]["deactivated"]) == 1
-        assert dump_all_tables(database_url) == populated
-    finally:
-        fixtures_http.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
-
-
-def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerProcess, fixtures_http: FixtureServer):
-    fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
     synced = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=false", AUTH)
     assert synced.status_code == 200, synced.text
     body = synced.json()
@@ -235,10 +213,10 @@ def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerP
     changed = deepinfra_changed()
     fixtures_http.route("/deepinfra/models", json_reply({"object": "list", "data": changed["data"]}))
     try:
-        before = catalog_snapshot(server.database)
+        populated = dump_all_tables(database_url)
         dry = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=true", AUTH)
         assert dry.status_code == 200, dry.text
-        assert catalog_snapshot(server.database) == before
+        assert dump_all_tables(database_url) == populated
     finally:
         fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
     details = dry.json()["details"]
