@@ -107,15 +107,16 @@ def test_dg_dev_from_the_repository_root_serves_every_asset(clone: Path, openrou
 
 def wait_until_answering(process: subprocess.Popen, graphql: str, log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"dg dev exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
-        try:
-            if httpx.post(graphql, json={"query": "{ version }"}, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
+    with httpx.Client() as http:  # one TLS context for all the polls, not one each (~20 ms of CPU)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"dg dev exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
+            try:
+                if http.post(graphql, json={"query": "{ version }"}, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.25)
     pytest.fail(f"dg dev did not answer within {START_TIMEOUT_SECONDS} s:\n{log_path.read_text(errors='replace')[-4000:]}")
 
 

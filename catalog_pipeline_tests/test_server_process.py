@@ -103,7 +103,7 @@ def groq_refused(server: ServerProcess) -> httpx.Response:
 
 
 def call(server: ServerProcess, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> httpx.Response:
-    response = httpx.request(method, server.url + path, headers=headers or {}, timeout=600, **kwargs)  # /all waits for 12 runs: minutes on a busy machine
+    response = server.http.request(method, server.url + path, headers=headers or {}, timeout=600, **kwargs)  # /all waits for 12 runs: minutes on a busy machine
     server.responses.append("\n".join([response.text, *(f"{k}: {v}" for k, v in response.headers.items())]))
     return response
 
