@@ -1,11 +1,12 @@
 """Peak memory of `sync-models` with every read cap hit at once, at the default limits.
 
 Usage (from the repository root): python benchmarks/bench_hostile.py [--deadline SECONDS]
-One invocation syncs all 21 providers from a loopback server, four of them hostile:
+One invocation syncs all 21 providers from a loopback server, five of them hostile:
   openrouter   an endless fast chunked body        -> max_page_bytes (64 MiB received)
   groq         a 4 MiB gzip body expanding to 4 GiB -> max_page_bytes (after decompression)
   featherless  five pages of 60 MiB each           -> max_provider_bytes (256 MiB)
   deepinfra    an endless slow chunked body        -> the provider deadline (180 s)
+  together     64 MiB of `{"a":0.5},` repeated      -> max_provider_values (1,000,000 JSON values)
 Prints each hostile provider's outcome, how many providers synced, the wall time, and the command's
 peak RSS (the issue's target: under 600 MB). Takes about the deadline, 3 minutes; `--deadline`
 shortens it for a quick loop (the figure that counts is the one at the default).
@@ -31,7 +32,7 @@ from catalog_pipeline_tests.fixture_routes import serve_all_providers  # noqa: E
 from catalog_pipeline_tests.hostile_answers import MiB, endless_reply, gzip_bomb_reply  # noqa: E402
 from catalog_pipeline_tests.http_server import FixtureServer, Reply  # noqa: E402
 
-HOSTILE = ("openrouter", "groq", "featherless", "deepinfra")
+HOSTILE = ("openrouter", "groq", "featherless", "deepinfra", "together")
 PAGES, PAGE_MIB = 5, 60
 
 
@@ -59,6 +60,19 @@ sys.exit(main())
 """
 
 
+def tiny_values_page() -> Reply:
+    """64 MiB of small objects: under every byte cap, some 2 GiB of Python objects once decoded."""
+    item = b'{"a":0.5},'
+
+    def chunks():
+        yield b"["
+        for _ in range(64):
+            yield item * (MiB // len(item))
+        yield b'{"a":0.5}]'
+
+    return Reply(headers={"Content-Type": "application/json"}, chunks=chunks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deadline", type=float, help="per-provider deadline in seconds (default: the resource's, 180)")
@@ -72,6 +86,7 @@ def main() -> None:
         server.route("/groq/models", gzip_bomb_reply(expanded_mib=4096))
         server.route("/featherless/models", *[padded_page(n) for n in range(1, PAGES + 1)])
         server.route("/deepinfra/models", endless_reply(b" ", every=0.5))
+        server.route("/together/models", tiny_values_page())
         env = {**os.environ, "DAGSTER_HOME": f"{scratch}/dagster_home", "CATALOG_DATABASE_URL": f"sqlite:///{scratch}/catalog.db"}
         for slug, module in ADAPTERS.items():
             env[module.SPEC.base_url_env_var] = f"{server.url}/{slug}"
