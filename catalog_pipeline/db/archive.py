@@ -113,7 +113,10 @@ def latest_archive(conn: Connection, slug: str, *, redact: Redactor = NO_SECRETS
     if body is None:
         body = conn.execute(select(raw_model_lists.c.pages_gzip).where(raw_model_lists.c.id == row["body_of_id"])).scalar_one()
     document = json.loads(gzip.decompress(body))
-    pages = [(redact(page["url"]), decode_json(redact(page["body"]).encode(), url=redact(page["url"]))) for page in document]
+    pages = []
+    for page in document:  # each body let go once decoded: the text of every page is never held with all payloads
+        url = redact(page["url"])
+        pages.append((url, decode_json(redact(page.pop("body")).encode(), url=url)))
     return ArchivedList(
         id=row["id"],
         provider_slug=row["provider_slug"],
