@@ -1,6 +1,6 @@
 """Peak memory of `sync-models` with every read cap hit at once, at the default limits.
 
-Usage (from the repository root): python benchmarks/bench_hostile.py [--deadline SECONDS]
+Usage (from the repository root): python benchmarks/bench_hostile.py [--deadline SECONDS] [--incompressible]
 One invocation syncs all 21 providers from a loopback server, five of them hostile:
   openrouter   an endless fast chunked body        -> max_page_bytes (64 MiB received)
   groq         a 4 MiB gzip body expanding to 4 GiB -> max_page_bytes (after decompression)
@@ -9,12 +9,15 @@ One invocation syncs all 21 providers from a loopback server, five of them hosti
   together     64 MiB of `{"a":0.5},` repeated      -> max_provider_values (1,000,000 JSON values)
 Prints each hostile provider's outcome, how many providers synced, the wall time, and the command's
 peak RSS (the issue's target: under 600 MB). Takes about the deadline, 3 minutes; `--deadline`
-shortens it for a quick loop (the figure that counts is the one at the default).
+shortens it for a quick loop (the figure that counts is the one at the default). Bodies are held
+deflated: `--incompressible` pads featherless's pages with random base64 instead of `x`, the case
+compression does least for.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import resource
@@ -36,14 +39,16 @@ HOSTILE = ("openrouter", "groq", "featherless", "deepinfra", "together")
 PAGES, PAGE_MIB = 5, 60
 
 
-def padded_page(number: int) -> Reply:
+def padded_page(number: int, incompressible: bool) -> Reply:
     """A valid JSON page of PAGE_MIB MiB, streamed without ever being whole in this process."""
     head = json.dumps({"data": [], "pagination": {"current_page": number, "total_pages": PAGES}})[:-1].encode()
+    # Random base64 repeated every MiB: deflate only sees 32 KiB back, so it cannot shrink below ~3/4.
+    block = base64.b64encode(os.urandom(MiB * 3 // 4)) if incompressible else b"x" * MiB
 
     def chunks():
         yield head + b', "padding": "'
-        for _ in range(PAGE_MIB * 16):
-            yield b"x" * (MiB // 16)
+        for _ in range(PAGE_MIB):
+            yield block
         yield b'"}'
 
     return Reply(headers={"Content-Type": "application/json"}, chunks=chunks)
@@ -76,6 +81,7 @@ def tiny_values_page() -> Reply:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deadline", type=float, help="per-provider deadline in seconds (default: the resource's, 180)")
+    parser.add_argument("--incompressible", action="store_true", help="pad featherless's pages with random base64")
     args = parser.parse_args()
     command = ["-m", "catalog_pipeline.cli.sync_models"]
     if args.deadline is not None:
@@ -84,7 +90,7 @@ def main() -> None:
         serve_all_providers(server)
         server.route("/openrouter/models", endless_reply(b" " * 65536, every=0))
         server.route("/groq/models", gzip_bomb_reply(expanded_mib=4096))
-        server.route("/featherless/models", *[padded_page(n) for n in range(1, PAGES + 1)])
+        server.route("/featherless/models", *[padded_page(n, args.incompressible) for n in range(1, PAGES + 1)])
         server.route("/deepinfra/models", endless_reply(b" ", every=0.5))
         server.route("/together/models", tiny_values_page())
         env = {**os.environ, "DAGSTER_HOME": f"{scratch}/dagster_home", "CATALOG_DATABASE_URL": f"sqlite:///{scratch}/catalog.db"}
