@@ -3,8 +3,8 @@ per page and per provider (each counted on its own), and a provider's deadline c
 still streaming. Decompression is done here, in bounded steps, so a gzip bomb never expands in memory
 beyond the cap.
 
-A body is held deflated (`Packed`) from its first byte: a page waiting in memory, for the next
-page or for the archive, costs its compressed size, and a stream cut at a cap never was whole.
+A body is packed (`packed.py`: deflated, on disk when large) from its first byte: a stream cut
+at a cap never was whole in memory.
 Byte caps do not bound what a body becomes once decoded (64 MiB of `[{},{},...]` is some 1.5 GiB
 of Python objects), so the JSON values arriving are counted too, against `max_provider_values`."""
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from .errors import ProviderFetchError
+from .packed import Packed, Packer, Spool
 
 MiB = 1024 * 1024
 PIECE = MiB  # most decompressed bytes produced by one step
@@ -27,41 +28,6 @@ ACCEPTED_ENCODINGS = "gzip, deflate"  # sent as Accept-Encoding: the only ones d
 # About 4x the largest list known (Featherless, ~22k models, ~270k values in ~8 MB) and, decoded,
 # at most about 150 MiB of objects (~150 bytes per value at worst, e.g. `{"a":0.5}`).
 MAX_PROVIDER_VALUES = 1_000_000
-PACK_LEVEL = 1  # deflate's fastest: JSON still shrinks several times over
-
-
-class Packed:
-    """A body held deflated; `unpack()` gives its bytes anew each time, for as long as they are needed."""
-
-    __slots__ = ("data", "size")
-
-    def __init__(self, data: bytes, size: int) -> None:
-        self.data = data
-        self.size = size
-
-    @classmethod
-    def of(cls, body: bytes) -> "Packed":
-        return cls(zlib.compress(body, PACK_LEVEL), len(body))
-
-    def unpack(self) -> bytes:
-        # bufsize: the output is allocated once, at its known size, rather than grown.
-        return zlib.decompress(self.data, bufsize=max(self.size, 1))
-
-
-class _Packer:
-    def __init__(self) -> None:
-        self._zlib = zlib.compressobj(PACK_LEVEL)
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def write(self, piece: bytes) -> None:
-        self._size += len(piece)
-        if out := self._zlib.compress(piece):
-            self._parts.append(out)
-
-    def packed(self) -> Packed:
-        self._parts.append(self._zlib.flush())
-        return Packed(b"".join(self._parts), self._size)
 
 
 @dataclass
@@ -80,10 +46,12 @@ class DeadlinePassed(Exception):
     """The provider's deadline passed while a body was streaming."""
 
 
-def read_body(response: httpx.Response, budget: ReadBudget, *, deadline: float, snippet_only: int = 0) -> Packed:
+def read_body(
+    response: httpx.Response, budget: ReadBudget, *, deadline: float, snippet_only: int = 0, spool: Spool | None = None
+) -> Packed:
     """The decoded body. `snippet_only` > 0: an error body, read up to that many bytes and cut there."""
     decoder = _decoder_for(response.headers.get("content-encoding", ""), str(response.url))
-    out = _Packer()
+    out = Packer(spool)
     page_received = page_decoded = 0
     with _Watchdog(response, deadline) as watchdog:
         try:

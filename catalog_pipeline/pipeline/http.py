@@ -23,9 +23,10 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .body import ACCEPTED_ENCODINGS, MAX_PROVIDER_VALUES, MiB, DeadlinePassed, Packed, ReadBudget, read_body
+from .body import ACCEPTED_ENCODINGS, MAX_PROVIDER_VALUES, MiB, DeadlinePassed, ReadBudget, read_body
 from .errors import ProviderFetchError
 from .origins import Origins, shown_url
+from .packed import Packed, Spool
 from .redact import NO_SECRETS, Redactor
 
 __all__ = ["FetchedPage", "HttpPolicy", "ProviderFetchError", "ProviderHttp", "decode_json"]
@@ -143,6 +144,7 @@ class ProviderHttp:
         self.redact = redactor
         self._origins = Origins(self.base_url, extra_origins)
         self._budget = ReadBudget(policy.max_page_bytes, policy.max_provider_bytes, policy.max_provider_values)
+        self._spool = Spool()  # outlives this client: the pages refer to it until they are archived
         self._deadline = time.monotonic() + policy.deadline
         self._sleep = sleep
         self._client = httpx.Client(
@@ -252,7 +254,7 @@ class ProviderHttp:
         try:
             packed = read_body(
                 response, self._budget, deadline=self._deadline,
-                snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES,
+                snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES, spool=self._spool,
             )
         except DeadlinePassed:
             raise self._deadline_error(f"while reading the body of {url}") from None
@@ -265,7 +267,7 @@ class ProviderHttp:
             body = packed.unpack()
             masked = self.redact.bytes(body)
             if masked is not body:  # only what is masked is kept, packed or not
-                packed = Packed.of(masked)
+                packed = Packed.of(masked, self._spool)
             del body
             if not response.is_success:
                 return FetchedPage(url=shown, status=response.status_code, packed=packed, decoded=None)
