@@ -4,13 +4,18 @@ stream. Each fails only its provider, with a message naming the cause."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import json
+import random
+from decimal import Decimal
 
 import dagster as dg
 import pytest
 
+from catalog_pipeline.db.archive import latest_archive
+from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.defs.resources import ProviderApis
 from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.origins import Origins
@@ -239,6 +244,23 @@ def test_many_tiny_values_stop_at_the_default_values_cap(provider_env, catalog_u
     assert "the provider's pages hold over 1,000,000 JSON values in all (max_provider_values); stopped reading" in message, message
     assert provider_env.hits("/featherless/models") == 4
     assert catalog_state(catalog_url) == before
+
+
+def test_large_incompressible_pages_wait_on_disk_and_are_archived_whole_and_masked(provider_env, sqlite_url, monkeypatch):
+    secret = "SECRET-FEATHERLESS-51d0c2"
+    monkeypatch.setenv(adapter_for("featherless").SPEC.api_key_env_var, secret)
+    pages = featherless_pages(2)
+    noise = random.Random(8)
+    for page in pages:  # random base64: deflated, each page is still over a MiB, so it is spooled
+        page["padding"] = base64.b64encode(noise.randbytes(3 * MiB)).decode()
+    pages[0]["echo"] = f"your key: {secret}"  # masked first, then spooled
+    provider_env.route("/featherless/models", *[json_reply(page) for page in pages])
+    result = materialize_provider("featherless", sqlite_url)
+    assert result.success, failure_message(result)
+    with catalog_engine(sqlite_url).connect() as conn:
+        archived = latest_archive(conn, "featherless")
+    sent = [json.loads(json.dumps(page), parse_float=Decimal) for page in pages]
+    assert [payload for _, payload in archived.pages] == [{**sent[0], "echo": "your key: [redacted]"}, sent[1]]
 
 
 def test_every_cap_hit_at_once_fails_only_those_providers(provider_env, catalog_url):

@@ -3,8 +3,8 @@ per page and per provider (each counted on its own), and a provider's deadline c
 still streaming. Decompression is done here, in bounded steps, so a gzip bomb never expands in memory
 beyond the cap.
 
-A body is packed (`packed.py`: deflated, on disk when large) from its first byte: a stream cut
-at a cap never was whole in memory.
+A body is deflated from its first byte (`packed.py`): a stream cut at a cap never was whole in
+memory.
 Byte caps do not bound what a body becomes once decoded (64 MiB of `[{},{},...]` is some 1.5 GiB
 of Python objects), so the JSON values arriving are counted too, against `max_provider_values`."""
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from .errors import ProviderFetchError
-from .packed import Packed, Packer, Spool
+from .packed import Packed, Packer
 
 MiB = 1024 * 1024
 PIECE = MiB  # most decompressed bytes produced by one step
@@ -46,12 +46,10 @@ class DeadlinePassed(Exception):
     """The provider's deadline passed while a body was streaming."""
 
 
-def read_body(
-    response: httpx.Response, budget: ReadBudget, *, deadline: float, snippet_only: int = 0, spool: Spool | None = None
-) -> Packed:
+def read_body(response: httpx.Response, budget: ReadBudget, *, deadline: float, snippet_only: int = 0) -> Packed:
     """The decoded body. `snippet_only` > 0: an error body, read up to that many bytes and cut there."""
     decoder = _decoder_for(response.headers.get("content-encoding", ""), str(response.url))
-    out = Packer(spool)
+    out = Packer()  # in memory: nothing unmasked goes to disk, not even to an unnamed file
     page_received = page_decoded = 0
     with _Watchdog(response, deadline) as watchdog:
         try:

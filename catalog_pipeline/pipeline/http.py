@@ -254,7 +254,7 @@ class ProviderHttp:
         try:
             packed = read_body(
                 response, self._budget, deadline=self._deadline,
-                snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES, spool=self._spool,
+                snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES,
             )
         except DeadlinePassed:
             raise self._deadline_error(f"while reading the body of {url}") from None
@@ -266,8 +266,8 @@ class ProviderHttp:
         with _ONE_PAGE_DECODED_AT_A_TIME:
             body = packed.unpack()
             masked = self.redact.bytes(body)
-            if masked is not body:  # only what is masked is kept, packed or not
-                packed = Packed.of(masked, self._spool)
+            # Only what is masked is kept, and only that may wait on disk.
+            packed = Packed.of(masked, self._spool) if masked is not body else packed.spooled(self._spool)
             del body
             if not response.is_success:
                 return FetchedPage(url=shown, status=response.status_code, packed=packed, decoded=None)

@@ -1,5 +1,5 @@
-"""Page bodies held deflated, the large ones on disk: a page waiting for the next one or for the
-archive costs at most `SPOOL_PIECE` of memory, however large and however incompressible it is."""
+"""Page bodies held deflated, the large ones on disk once masked: a page waiting for the next one
+or for the archive costs at most `SPOOL_PIECE` of memory, however large and incompressible it is."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ class Packed:
         packer = Packer(spool)
         packer.write(body)
         return packer.packed()
+
+    def spooled(self, spool: Spool) -> "Packed":
+        """This body, on disk if it is large."""
+        if self._segments or len(self._memory) < SPOOL_PIECE:
+            return self
+        return Packed(b"", self.size, spool, (spool.append(self._memory),))
 
     def unpack(self) -> bytes:
         data = self._memory
