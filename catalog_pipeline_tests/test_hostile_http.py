@@ -246,6 +246,13 @@ def test_many_tiny_values_stop_at_the_default_values_cap(provider_env, catalog_u
     assert catalog_state(catalog_url) == before
 
 
+def test_json_nested_too_deeply_fails_the_provider_naming_the_cause(provider_env, sqlite_url):
+    provider_env.route("/openrouter/models", Reply(body=b"[" * 100_000, headers={"Content-Type": "application/json"}))
+    result = materialize_provider("openrouter", sqlite_url)
+    assert not result.success
+    assert "is nested too deeply to decode (100000 bytes)" in failure_message(result), failure_message(result)
+
+
 def test_large_incompressible_pages_wait_on_disk_and_are_archived_whole_and_masked(provider_env, sqlite_url, monkeypatch):
     secret = "SECRET-FEATHERLESS-51d0c2"
     monkeypatch.setenv(adapter_for("featherless").SPEC.api_key_env_var, secret)

@@ -121,6 +121,8 @@ def parse_json(text: str, *, url: str, size: int) -> Any:
         raise ProviderFetchError(
             f"invalid JSON from {url} ({size} bytes, possibly truncated): {exc}"
         ) from None
+    except RecursionError:  # `[[[[...` a few thousand deep: small in bytes, beyond the decoder's stack
+        raise ProviderFetchError(f"JSON from {url} is nested too deeply to decode ({size} bytes)") from None
 
 
 class ProviderHttp:
