@@ -1,6 +1,6 @@
 """Driving the UI in a real headless Chromium: the system's (Debian package `chromium`), never a
 browser Playwright downloads. Skipped only where no Chromium is installed; CI sets
-CATALOG_REQUIRE_BROWSER=1 to fail instead. The browser test is in test_server_process.py, on that
+CATALOG_REQUIRE_BROWSER=1 to fail instead. The browser test is in test_server_runs.py, on that
 module's catalog-server."""
 
 from __future__ import annotations

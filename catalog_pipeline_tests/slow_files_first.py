@@ -16,7 +16,8 @@ CACHE_KEY = "catalog/file_seconds"
 SECONDS_PER_TEST = 0.5
 # Seconds on an idle 2-core machine, for the first run only (the cache supersedes them).
 SEED_SECONDS = {
-    "catalog_pipeline_tests/test_server_process.py": 150.0,
+    "catalog_pipeline_tests/test_server_process.py": 100.0,
+    "catalog_pipeline_tests/test_server_runs.py": 100.0,
     "catalog_pipeline_tests/test_fresh_clone.py": 60.0,
     "catalog_pipeline_tests/test_cli.py": 45.0,
     "catalog_pipeline_tests/test_database_timeouts.py": 40.0,

@@ -2,14 +2,13 @@
 with every provider pointed at a local fixture server. One server for the module; each test makes
 the syncs it reads (or takes them from a module fixture) and waits for the runs it starts, so the
 tests pass in any order, except the shutdown test: it stops the module's server, so it comes last.
-A server costs ~10 s of CPU to start and each run ~4 s (a new interpreter importing the code location)."""
+The sync of every provider at once and the browser test are in test_server_runs.py, on a server
+of their own (a module runs whole on one worker)."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import json
-import os
 import signal
 import socket
 import sqlite3
@@ -25,25 +24,12 @@ import pytest
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.providers import ADAPTERS
 
-from .adapter_helpers import fixture_payload, normalize_payloads
-from .browser import browser, partition_runs, skip_welcome_dialog, wait_for_run  # noqa: F401 - browser is a fixture
-from .catalog_snapshot import models_by_id
-from .fixture_routes import serve_provider
+from .catalog_server_fixtures import (  # noqa: F401 - fixtures_http is a fixture
+    AUTH, KEY, KILLED, PROVIDER_KEYS, SECRETS, SYNCED_ALONE, call, fixture, fixtures_http, graphql, runs_of, start_server,
+)
 from .http_server import FixtureServer, Reply, json_reply
 from .server_process import ServerProcess
 from .table_dump import dump_all_tables
-
-FIXTURES = Path(__file__).parent / "fixtures"
-KEY = "proc-admin-key-0123456789-abcdefgh"
-PROVIDER_KEYS = {"DEEPINFRA_API_KEY": "di-secret-key-0123456789", "GROQ_API_KEY": "gsk-secret-key-0123456789"}
-SECRETS = [KEY, *PROVIDER_KEYS.values()]
-AUTH = {"Authorization": f"Bearer {KEY}"}
-SYNCED_ALONE = "cerebras"  # synced only by the status test
-KILLED = "chutes"  # synced only by the killed-sync test (and dry runs of /all)
-
-
-def fixture(name: str):
-    return json.loads((FIXTURES / name).read_text())
 
 
 def deepinfra_changed() -> dict:
@@ -54,37 +40,6 @@ def deepinfra_changed() -> dict:
     payload["data"].append({**copy.deepcopy(payload["data"][1]), "id": "acme/Brand-New-1B"})
     payload["gone"] = gone["id"]
     return payload
-
-
-def serve_fixtures(server: FixtureServer) -> None:
-    server.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
-    server.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
-    server.route(f"/{SYNCED_ALONE}/models", json_reply(fixture(f"{SYNCED_ALONE}_models.json")))
-    server.route(f"/{KILLED}/models", json_reply(fixture(f"{KILLED}_models.json")))
-    # A provider that echoes the caller's key in its error body.
-    server.route("/groq/models", json_reply({"error": f"invalid api key {PROVIDER_KEYS['GROQ_API_KEY']}"}, status=401))
-
-
-@pytest.fixture(scope="module")
-def fixtures_http():
-    with FixtureServer() as server:
-        serve_fixtures(server)
-        yield server
-
-
-def start_server(fixtures_http: FixtureServer, tmp: Path, log_level: str = "warning") -> ServerProcess:
-    env = {
-        name: value for name, value in os.environ.items()
-        if not name.endswith(("_API_KEY", "_BASE_URL")) and name not in ("DAGSTER_HOME", "CATALOG_DATABASE_URL")
-    }
-    for slug, module in ADAPTERS.items():
-        env[module.SPEC.base_url_env_var] = f"{fixtures_http.url}/{slug}"
-    env.update(PROVIDER_KEYS)
-    env.update(ADMIN_API_KEY=KEY, DAGSTER_HOME=str(tmp / "dagster_home"), CATALOG_DATABASE_URL=f"sqlite:///{tmp / 'catalog.db'}")
-    process = ServerProcess(env, tmp / "server.log", log_level=log_level).start(KEY)
-    process.database = tmp / "catalog.db"
-    process.responses = []  # every answer this server gave the tests, headers included
-    return process
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +57,6 @@ def groq_refused(server: ServerProcess) -> httpx.Response:
     return call(server, "POST", "/admin/model-sync/provider/groq", AUTH)
 
 
-def call(server: ServerProcess, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> httpx.Response:
-    response = server.http.request(method, server.url + path, headers=headers or {}, timeout=600, **kwargs)  # /all waits for 12 runs: minutes on a busy machine
-    server.responses.append("\n".join([response.text, *(f"{k}: {v}" for k, v in response.headers.items())]))
-    return response
-
-
 def basic(password: str) -> str:
     return "Basic " + base64.b64encode(f"operator:{password}".encode()).decode()
 
@@ -115,7 +64,6 @@ def basic(password: str) -> str:
 GET_ROUTES = ["/admin/model-sync/providers", "/admin/model-sync/status", "/admin/openapi.json"]
 SYNC_ROUTES = ["/admin/model-sync/provider/openrouter", "/admin/model-sync/all"]
 UI_ROUTES = ["/", "/runs", "/server_info"]
-BROWSER_ASSETS = ("raw_models", "normalized_models", "model_catalog")
 WRONG = {
     "no key": None,
     "wrong key": f"Bearer {'z' * len(KEY)}",
@@ -232,19 +180,6 @@ def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerP
     assert last["counts"]["added"] == 1 and last["counts"]["deactivated"] == 1
 
 
-def graphql(server: ServerProcess, query: str, **variables) -> dict:
-    response = call(server, "POST", "/graphql", AUTH, json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
-
-
-def runs_of(server: ServerProcess, provider: str) -> list[dict]:
-    query = """query Runs($filter: RunsFilter) { runsOrError(filter: $filter) {
-        ... on Runs { results { runId status tags { key value } } } } }"""
-    data = graphql(server, query, filter={"tags": [{"key": "dagster/partition", "value": provider}]})
-    return data["runsOrError"]["results"]
-
-
 def test_two_simultaneous_syncs_of_one_provider_give_one_run_and_one_409(server: ServerProcess):
     before = {run["runId"] for run in runs_of(server, "openrouter")}
     answers: list[httpx.Response] = []
@@ -308,21 +243,6 @@ def test_providers_and_status_report_the_catalog(server: ServerProcess, groq_ref
     assert status["catalog"]["models"] == sum(p["models"] for p in status["catalog"]["providers"].values())
 
 
-def test_all_launches_one_run_per_provider_with_a_key(server: ServerProcess):
-    response = call(server, "POST", "/admin/model-sync/all?dry_run=true&wait=true", AUTH)
-    assert response.status_code == 200, response.text
-    entries = {entry["provider"]: entry for entry in response.json()["details"]["providers"]}
-    assert set(entries) == set(ADAPTERS)
-    for slug, module in ADAPTERS.items():
-        if module.SPEC.key_required and module.SPEC.api_key_env_var not in PROVIDER_KEYS:
-            assert entries[slug]["status"] == "skipped", slug
-        else:
-            assert entries[slug]["status"] in ("succeeded", "failed") and entries[slug]["run_id"], slug
-    assert entries["openrouter"]["status"] == "succeeded" and entries["groq"]["status"] == "failed"
-    run_ids = [entry["run_id"] for entry in entries.values() if "run_id" in entry]
-    assert len(set(run_ids)) == len(run_ids)
-
-
 def test_the_ui_serves_the_code_location_and_the_daemon_monitors_runs(server: ServerProcess):
     repositories = graphql(server, "{ repositoriesOrError { ... on RepositoryConnection { nodes { location { name } jobs { name } } } } }")
     (repository,) = repositories["repositoriesOrError"]["nodes"]
@@ -331,72 +251,6 @@ def test_the_ui_serves_the_code_location_and_the_daemon_monitors_runs(server: Se
     health = graphql(server, "{ instance { daemonHealth { allDaemonStatuses { daemonType required } } } }")
     required = {d["daemonType"] for d in health["instance"]["daemonHealth"]["allDaemonStatuses"] if d["required"]}
     assert {"QUEUED_RUN_COORDINATOR", "SCHEDULER", "MONITORING"} <= required  # run monitoring is on
-
-
-UI_PARTITION = "aimo"  # materialized only from the browser: its rows appear only if the UI's run wrote them
-
-
-def test_the_ui_in_a_browser(browser, server: ServerProcess, fixtures_http: FixtureServer, tmp_path: Path):
-    """The UI behind the admin key in a real headless Chromium: refused without credentials, logged
-    in with HTTP Basic, the asset graph, and one provider materialized from the UI."""
-    from playwright.sync_api import Error as PlaywrightError, expect
-
-    serve_provider(fixtures_http, ADAPTERS[UI_PARTITION])
-    database_url = f"sqlite:///{server.database}"
-    assert models_by_id(database_url, UI_PARTITION) == {}
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-
-    # 1. Without credentials, or with a wrong key, the UI is refused: 401, and Chromium gives up.
-    for name, credentials in (("no-key", None), ("wrong-key", {"username": "operator", "password": "not-" + KEY})):
-        stranger = browser.new_context(http_credentials=credentials)
-        page = stranger.new_page()
-        statuses: list[int] = []
-        page.on("response", lambda response: statuses.append(response.status))
-        try:  # Chromium either shows the 401 page or aborts the navigation, depending on the case
-            page.goto(server.url + "/asset-groups")
-        except PlaywrightError as exc:
-            assert "ERR_INVALID_AUTH_CREDENTIALS" in str(exc)
-        assert statuses and set(statuses) == {401}, statuses
-        assert page.get_by_text("Global asset lineage").count() == 0
-        page.screenshot(path=shots / f"1-refused-{name}.png")
-        stranger.close()
-
-    # 2. Logged in with HTTP Basic: the browser sends the credentials on every request of the UI.
-    context = browser.new_context(
-        http_credentials={"username": "operator", "password": KEY}, viewport={"width": 1400, "height": 900}
-    )
-    page = context.new_page()
-    # The sync assets' own group: the global lineage also holds the across_providers group.
-    response = page.goto(server.url + "/locations/catalog_pipeline/asset-groups/model_catalog")
-    assert response.status == 200
-    skip_welcome_dialog(page)
-    for asset in BROWSER_ASSETS:
-        expect(page.get_by_text(asset, exact=True).first).to_be_visible(timeout=60_000)
-    page.screenshot(path=shots / "2-asset-graph.png")
-
-    # 3. Materialize all, one partition, launch.
-    before = {run["runId"] for run in partition_runs(context, server.url, UI_PARTITION)}
-    page.get_by_role("button", name="Materialize all…").click()
-    expect(page.get_by_text("Launch runs to materialize 3 assets")).to_be_visible(timeout=30_000)
-    page.get_by_text("Select a partition or create one").click()
-    page.locator(f'[title="{UI_PARTITION}"]').first.click()
-    page.keyboard.press("Escape")
-    launch = page.get_by_role("button", name="Launch 1 run")
-    expect(launch).to_be_enabled(timeout=30_000)
-    page.screenshot(path=shots / "3-launch-dialog.png")
-    launch.click()
-
-    # 4. The run succeeds; its page says so; the rows are in the catalog.
-    run_id = wait_for_run(context, server.url, UI_PARTITION, before)
-    page.goto(f"{server.url}/runs/{run_id}")
-    expect(page.get_by_text("Success").first).to_be_visible(timeout=60_000)
-    page.screenshot(path=shots / "4-run-succeeded.png")
-    context.close()
-
-    expected = set(normalize_payloads(UI_PARTITION, fixture_payload(f"{UI_PARTITION}_models.json")).frame["provider_model_id"])
-    assert expected and set(models_by_id(database_url, UI_PARTITION)) == expected
-    assert sorted(p.name for p in shots.iterdir()) == ["1-refused-no-key.png", "1-refused-wrong-key.png", "2-asset-graph.png", "3-launch-dialog.png", "4-run-succeeded.png"]
 
 
 def wait_for(condition, timeout: float = 120.0, what: str = "condition"):
