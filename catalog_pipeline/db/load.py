@@ -34,6 +34,7 @@ from .bulk_write import insert_models, one_of, update_models
 from .changes import record_load_changes
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
+from .list_digest import frame_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import NULL, frame_text, row_hashes, value_text
 from .schema import models, providers
@@ -116,9 +117,20 @@ def _load(
     engine: Engine, spec: ProviderSpec, frame: pd.DataFrame, now: datetime, *, dry_run: bool, force: bool,
     run_id: str | None, pause_point: Callable[[Connection], None] | None,
 ) -> LoadReport:
-    listed = _Listed.of(frame, now)
+    digest = frame_digest(frame) if engine.dialect.name == "postgresql" else None
+    # SQLite's write lock admits one writer: build the rows' text before taking it.
+    listed = None if digest is not None else _Listed.of(frame, now)
     with engine.connect() as conn, conn.begin() as transaction:
-        provider_id, last_synced_at = _lock_provider(conn, spec, now)
+        provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
+        if digest is not None and digest_before is not None and digest_before == list_digest(conn, provider_id, digest):
+            report = LoadReport(provider_id=provider_id, diff=CatalogDiff(unchanged=len(frame)), dry_run=dry_run, synced_at=now)
+            if dry_run:
+                transaction.rollback()
+            else:
+                conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
+            return report
+        # Built under the lock (PostgreSQL's locks only this provider) so the shortcut costs no text per row.
+        listed = listed or _Listed.of(frame, now)
         stored = _stored_models(conn, provider_id)
         diff, plan = _diff(conn, provider_id, listed, stored, now)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed)
@@ -134,10 +146,17 @@ def _load(
         else:
             open_new_periods(conn, provider_id, diff.added, now, run_id)
             reopen_periods(conn, plan.repriced, now, run_id)
-        report.changes = record_load_changes(conn, provider_id, diff, now, run_id)
+        report.changes = record_load_changes(conn, provider_id, diff, now, run_id, first_load=stored.empty)
         replace_pending(conn, provider_id, diff.held, now, run_id)
+        # Only a load that left the rows as the list says may be skipped when the list comes again.
+        clean = digest is not None and not shrink and not diff.held
+        synced = {"list_digest": list_digest(conn, provider_id, digest)} if clean else {}
+        if digest_before is not None and not clean:
+            synced["list_digest"] = None
         if not shrink:  # a list the guard distrusted is not a successful sync
-            conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
+            synced["last_synced_at"] = now
+        if synced:
+            conn.execute(update(providers).where(providers.c.id == provider_id).values(**synced))
     return report
 
 
@@ -200,7 +219,10 @@ class _Listed:
             observed_by_id.get(model_id, now) if has_price else None
             for model_id, has_price in zip(frame["provider_model_id"].tolist(), priced)
         ]
-        texts["price_observed_at"] = [NULL if when is None else when.isoformat() for when in observed]
+        spelled = {None: NULL}  # most rows share `now`: spell each time once
+        texts["price_observed_at"] = [
+            spelled[when] if when in spelled else spelled.setdefault(when, when.isoformat()) for when in observed
+        ]
         return cls(
             frame=frame,
             texts=texts,
@@ -223,8 +245,9 @@ class _Listed:
         return rows
 
 
-def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None]:
-    """Create or refresh the provider row and lock it for this transaction."""
+def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None, str | None]:
+    """Create or refresh the provider row and lock it for this transaction; returns its id, last
+    sync and list digest."""
     described = {
         "name": spec.name,
         "base_url": spec.base_url,
@@ -246,7 +269,7 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
     changed = {key: value for key, value in described.items() if row[key] != value}
     if changed:
         conn.execute(update(providers).where(providers.c.id == row["id"]).values(updated_at=now, **changed))
-    return row["id"], row["last_synced_at"]
+    return row["id"], row["last_synced_at"], row["list_digest"]
 
 
 def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:

@@ -70,6 +70,8 @@ providers = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("last_synced_at", Timestamp),
+    # The last clean load's list and rows, so the same list again is known unchanged (db/list_digest.py).
+    Column("list_digest", Text),
 )
 
 # One model as sold by several providers: the Hugging Face id where one exists.
