@@ -122,7 +122,7 @@ def _load(
     listed = None if digest is not None else _Listed.of(frame, now)
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
-        if digest is not None and digest_before is not None and digest_before == list_digest(conn, provider_id, digest):
+        if _same_list_on_same_rows(conn, provider_id, digest, digest_before):
             report = LoadReport(provider_id=provider_id, diff=CatalogDiff(unchanged=len(frame)), dry_run=dry_run, synced_at=now)
             if dry_run:
                 transaction.rollback()
@@ -158,6 +158,13 @@ def _load(
         if synced:
             conn.execute(update(providers).where(providers.c.id == provider_id).values(**synced))
     return report
+
+
+def _same_list_on_same_rows(conn: Connection, provider_id: int, digest: str | None, digest_before: str | None) -> bool:
+    # The rows' fingerprint costs a pass over them: taken only when the list itself is the same.
+    if digest is None or digest_before is None or not digest_before.startswith(f"{digest}:"):
+        return False
+    return digest_before == list_digest(conn, provider_id, digest)
 
 
 def deactivation_guard_reason(slug: str, stored: pd.DataFrame, listed: "_Listed") -> str | None:
