@@ -116,7 +116,7 @@ models = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("metadata", JSONType, nullable=False),
-    # SHA-1 of the content columns as written: an unchanged re-sync compares hashes, not rows.
+    # SHA-1 of the content columns as written: a re-sync compares hashes, not rows.
     Column("content_hash", String(40)),
     # Where the prompt/completion prices came from ('provider' | 'huggingface-router'; see
     # db/second_source.py) and when that source first showed them.
