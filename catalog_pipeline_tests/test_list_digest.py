@@ -125,3 +125,25 @@ def test_a_list_the_shrink_guard_refused_is_refused_again(postgres_url: str) -> 
     _load(postgres_url)
     assert _load(postgres_url, RECORDS[:2]).shrink_guard
     assert _load(postgres_url, RECORDS[:2]).shrink_guard
+
+
+def test_a_first_load_sent_in_slices_keeps_each_row_whole(postgres_url: str) -> None:
+    """Slices of 10,000 rows: every row's text, hash and deactivation travel together."""
+    records = [
+        ModelRecord(f"m/{i:05d}", model_name=f"n{i}", pricing_prompt=Decimal(i).scaleb(-9) if i % 3 else None, is_active=i % 7 != 0)
+        for i in range(20_005)
+    ]
+    frame = records_to_frame(records)
+    load_provider_models(catalog_engine(postgres_url), SPEC, frame)
+    expected = dict(zip(frame["provider_model_id"], load_module._Listed.of(frame).hashes))
+    with catalog_engine(postgres_url).connect() as conn:
+        stored = conn.execute(
+            select(models.c.provider_model_id, models.c.model_name, models.c.content_hash, models.c.is_active,
+                   models.c.deactivated_at, models.c.price_observed_at, models.c.pricing_prompt)
+        ).all()
+    assert len(stored) == len(records)
+    for row in stored:
+        i = int(row.provider_model_id[2:])
+        assert row.model_name == f"n{i}" and row.content_hash == expected[row.provider_model_id]
+        assert row.is_active == (i % 7 != 0) and (row.deactivated_at is None) == row.is_active
+        assert (row.price_observed_at is None) == (row.pricing_prompt is None) == (i % 3 == 0)

@@ -26,17 +26,19 @@ def insert_models(conn: Connection, listed: "_Listed", positions: list[int], pro
     if not positions:
         return
     if conn.dialect.name == "postgresql":
-        texts = dict(listed.texts)
-        texts["deactivated_at"] = [NULL if active else now.isoformat() for active in listed.is_active]
         columns = [*MODEL_COLUMNS, "content_hash", "deactivated_at", "price_observed_at"]
         constants = "\t".join([str(provider_id), *(now.isoformat() for _ in _TIMESTAMPS)])
-        if len(positions) == len(listed.ids):  # every row: sent in slices, each as soon as it is spelled
+        deactivated = [NULL if active else now.isoformat() for active in listed.is_active]
+        if listed.texts:
+            chunks = iter([copy_lines({**listed.texts, "deactivated_at": deactivated}, columns, positions, suffix=constants)])
+        else:  # a first load, every row: each slice is sent once spelled, the server parses it meanwhile
             chunks = (
-                copy_lines({c: texts[c][start : start + _COPY_CHUNK] for c in columns}, columns, suffix=constants)
+                copy_lines(
+                    {**listed.spell(start, start + _COPY_CHUNK), "deactivated_at": deactivated[start : start + _COPY_CHUNK]},
+                    columns, suffix=constants,
+                )
                 for start in range(0, len(positions), _COPY_CHUNK)
             )
-        else:
-            chunks = iter([copy_lines(texts, columns, positions, suffix=constants)])
         copy_text(conn, "models", [*columns, "provider_id", *_TIMESTAMPS], chunks)
         return
     rows = [

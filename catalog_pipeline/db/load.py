@@ -129,9 +129,9 @@ def _load(
             else:
                 conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
             return report
-        # Built under the lock (PostgreSQL's locks only this provider) so the shortcut costs no text per row.
-        listed = listed or _Listed.of(frame, now)
         stored = _stored_models(conn, provider_id)
+        # Built under the lock (PostgreSQL's locks only this provider) so the shortcut costs no text per row.
+        listed = listed or _Listed.of(frame, now, spelled=not stored.empty)
         diff, plan = _diff(conn, provider_id, listed, stored, now)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed)
         if shrink:
@@ -215,10 +215,10 @@ class _Listed:
     price_observed_at: list[datetime | None]
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
+    def of(cls, frame: pd.DataFrame, now: datetime | None = None, *, spelled: bool = True) -> "_Listed":
+        """The list; unless `spelled`, without its text and hashes (`spell` gives them a slice at a
+        time: a first load, comparing no hash, spells its rows as it sends them)."""
         now = now or datetime.now(timezone.utc)
-        texts = frame_text(frame, MODEL_COLUMNS)
-        texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
         # When a second source saw the price, the frame says so; a provider's own price is seen now.
         observed_by_id = frame.attrs.get("price_observed_at") or {}
         priced = frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
@@ -226,18 +226,30 @@ class _Listed:
             observed_by_id.get(model_id, now) if has_price else None
             for model_id, has_price in zip(frame["provider_model_id"].tolist(), priced)
         ]
-        spelled = {None: NULL}  # most rows share `now`: spell each time once
-        texts["price_observed_at"] = [
-            spelled[when] if when in spelled else spelled.setdefault(when, when.isoformat()) for when in observed
-        ]
-        return cls(
+        listed = cls(
             frame=frame,
-            texts=texts,
+            texts={},
             ids=pd.Index(frame["provider_model_id"].to_numpy(dtype=object)),
-            hashes=np.array(texts["content_hash"], dtype=object),
+            hashes=np.full(len(frame), None, dtype=object),
             is_active=frame["is_active"].to_numpy(dtype=bool, na_value=True),
             price_observed_at=observed,
         )
+        if spelled:
+            listed.texts = listed.spell(0, len(frame))
+            listed.hashes = np.array(listed.texts["content_hash"], dtype=object)
+        return listed
+
+    def spell(self, start: int, stop: int) -> dict[str, list[str]]:
+        """COPY text of the rows from `start` to `stop`, with their content hashes."""
+        part = self.frame if (start, stop) == (0, len(self.frame)) else self.frame.iloc[start:stop]
+        texts = frame_text(part, MODEL_COLUMNS)
+        texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
+        spelled = {None: NULL}  # most rows share `now`: spell each time once
+        texts["price_observed_at"] = [
+            spelled[when] if when in spelled else spelled.setdefault(when, when.isoformat())
+            for when in self.price_observed_at[start:stop]
+        ]
+        return texts
 
     def rows(self, positions: list[int]) -> list[dict[str, Any]]:
         """Plain Python rows (JSON columns as stored) of the rows at `positions`, with their hash."""
