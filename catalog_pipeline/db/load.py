@@ -1,7 +1,8 @@
 """Diff a provider's normalized frame against the catalog and apply it in one transaction.
 
 Only rows whose content changed are written, so an unchanged re-sync writes nothing but the
-provider's `last_synced_at`. A model the provider no longer lists is deactivated, never deleted;
+provider's `last_synced_at` (on PostgreSQL the same list on the same rows is recognized without a
+diff: `db/list_digest.py`). A model the provider no longer lists is deactivated, never deleted;
 one that comes back is reactivated. The provider row is locked first (PostgreSQL `FOR UPDATE`,
 SQLite `BEGIN IMMEDIATE`), so two loads of one provider serialize and each diffs against the
 other's committed result. Three guards protect the rows from a broken answer:
