@@ -7,7 +7,7 @@ committed them (`catalog_state`), in `providers.list_digest`. The next load whos
 give the same pair skips the diff: every model is unchanged, nothing is written but
 `last_synced_at`.
 
-The list digest is BLAKE2b over every column, whole columns at a time (no per-row text), so it is
+The list digest is SHA-256 over every column, whole columns at a time (no per-row text), so it is
 cheap; it is exact about the values, not about their spelling (`1.50` and `1.5` digest apart), so
 a respelled list only misses the shortcut and takes the full diff, which finds it unchanged.
 
@@ -19,8 +19,8 @@ next load diff in full.
 from __future__ import annotations
 
 import hashlib
-from array import array
 
+import numpy as np
 import orjson
 import pandas as pd
 from sqlalchemy import Connection
@@ -34,17 +34,19 @@ _SEPARATOR = "\x1f"
 
 def frame_digest(frame: pd.DataFrame) -> str:
     """Equal for two frames with the same models in the same order holding equal values."""
-    digest = hashlib.blake2b(digest_size=32)
-    digest.update(str(len(frame)).encode())
+    digest = hashlib.sha256(str(len(frame)).encode())  # SHA-256: OpenSSL's is twice BLAKE2b's speed here
     for column in MODEL_COLUMNS:
         series = frame[column]
-        missing = series.isna().to_numpy()
-        digest.update(column.encode() + b"\0" + missing.tobytes())
         dtype = MODEL_FRAME_DTYPES[column]
+        digest.update(column.encode() + b"\0")
         if dtype in ("Int64", "boolean"):
+            digest.update(series.isna().to_numpy().tobytes())
             digest.update(series.to_numpy(dtype="int64", na_value=0).tobytes())
             continue
-        present = series.to_numpy(dtype=object)[~missing].tolist()
+        values = series.to_numpy(dtype=object, na_value=None)
+        missing = pd.isna(values)
+        digest.update(missing.tobytes())
+        present = values[~missing].tolist()
         if dtype == "string":
             texts = present
         elif column in ("input_modalities", "output_modalities", "metadata"):
@@ -52,7 +54,7 @@ def frame_digest(frame: pd.DataFrame) -> str:
         else:  # Decimals, dates: their exact spelling
             texts = list(map(str, present))
         # The lengths make the joined text unambiguous whatever a value contains.
-        digest.update(array("q", map(len, texts)).tobytes())
+        digest.update(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)).tobytes())
         digest.update(_SEPARATOR.join(texts).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
