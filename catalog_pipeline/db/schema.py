@@ -70,6 +70,8 @@ providers = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("last_synced_at", Timestamp),
+    # The last clean load's list and rows, so the same list again is known unchanged (db/list_digest.py).
+    Column("list_digest", Text),
 )
 
 # One model as sold by several providers: the Hugging Face id where one exists.
@@ -114,7 +116,7 @@ models = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("metadata", JSONType, nullable=False),
-    # SHA-1 of the content columns as written: an unchanged re-sync compares hashes, not rows.
+    # SHA-1 of the content columns as written: a re-sync compares hashes, not rows.
     Column("content_hash", String(40)),
     # Where the prompt/completion prices came from ('provider' | 'huggingface-router'; see
     # db/second_source.py) and when that source first showed them.
