@@ -13,7 +13,7 @@ from collections import defaultdict
 import pytest
 
 CACHE_KEY = "catalog/file_seconds"
-SECONDS_PER_TEST = 0.5
+SECONDS_PER_TEST = 0.2
 # Seconds on an idle 2-core machine, for the first run only (the cache supersedes them).
 SEED_SECONDS = {
     "catalog_pipeline_tests/test_server_process.py": 100.0,
