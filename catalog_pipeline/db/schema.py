@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 from catalog_pipeline.pipeline.money import to_fixed_point
+from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
 
 class ExactDecimal(TypeDecorator):
@@ -56,6 +57,17 @@ JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postg
 Timestamp = DateTime(timezone=True)
 
 metadata_obj = MetaData()
+
+
+def _id_column() -> Column:
+    # BIGINT on PostgreSQL for tables that grow with every sync; SQLite's rowid alias must be INTEGER.
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+def _price_columns() -> list[Column]:
+    """The six prices in USD per unit, exact: a model and each period of its price history hold the same."""
+    return [Column(name, ExactDecimal) for name in PRICE_COLUMNS]
+
 
 providers = Table(
     "providers",
@@ -88,17 +100,12 @@ canonical_models = Table(
 models = Table(
     "models",
     metadata_obj,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id_column(),
     Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
     Column("provider_model_id", Text, nullable=False),
     Column("model_name", Text),
     Column("description", Text),
-    Column("pricing_prompt", ExactDecimal),
-    Column("pricing_completion", ExactDecimal),
-    Column("pricing_image", ExactDecimal),
-    Column("pricing_request", ExactDecimal),
-    Column("pricing_cache_read", ExactDecimal),
-    Column("pricing_cache_write", ExactDecimal),
+    *_price_columns(),
     Column("context_length", BigInteger),
     Column("max_output_tokens", BigInteger),
     Column("modality", String(128)),
@@ -171,16 +178,11 @@ pending_price_changes = Table(
 model_price_history = Table(
     "model_price_history",
     metadata_obj,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id_column(),
     Column("model_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("models.id"), nullable=False),
     Column("valid_from", Timestamp, nullable=False),
     Column("valid_to", Timestamp),
-    Column("pricing_prompt", ExactDecimal),
-    Column("pricing_completion", ExactDecimal),
-    Column("pricing_image", ExactDecimal),
-    Column("pricing_request", ExactDecimal),
-    Column("pricing_cache_read", ExactDecimal),
-    Column("pricing_cache_write", ExactDecimal),
+    *_price_columns(),
     Column("run_id", String(64)),
 )
 Index("ix_model_price_history_model_time", model_price_history.c.model_id, model_price_history.c.valid_from)
@@ -189,7 +191,7 @@ Index("ix_model_price_history_model_time", model_price_history.c.model_id, model
 catalog_changes = Table(
     "catalog_changes",
     metadata_obj,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id_column(),
     Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
     Column("provider_model_id", Text, nullable=False),
     Column("kind", String(32), nullable=False),
