@@ -98,16 +98,7 @@ class ServerProcess:
                 self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
-        leftovers = processes_with_env(self.marker)
-        deadline = time.monotonic() + 5
-        while leftovers and time.monotonic() < deadline:  # exiting processes take a moment
-            time.sleep(0.2)
-            leftovers = processes_with_env(self.marker)
-        for pid in leftovers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        leftovers = wait_for_exit(self.marker, timeout=5)  # exiting processes take a moment
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
@@ -115,3 +106,18 @@ class ServerProcess:
             self._log.close()
         self.http.close()
         return leftovers
+
+
+def wait_for_exit(marker: str, timeout: float = 30.0) -> list[int]:
+    """Processes still carrying `marker` once they had `timeout` to exit; those are then killed."""
+    deadline = time.monotonic() + timeout
+    leftovers = processes_with_env(marker)
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.2)
+        leftovers = processes_with_env(marker)
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return leftovers

@@ -22,7 +22,7 @@ import pytest
 from .fixture_routes import fixture
 from .http_server import FixtureServer, json_reply
 from .in_process import run_main
-from .server_process import free_port, processes_with_env
+from .server_process import free_port, wait_for_exit
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 180.0
@@ -98,7 +98,11 @@ def test_dg_dev_from_the_repository_root_serves_every_asset(clone: Path, openrou
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
-            exit_code = process.wait(timeout=60)
+            try:
+                exit_code = process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # fails below, without leaving dg dev and its children running
+                os.killpg(process.pid, signal.SIGKILL)
+                exit_code = process.wait()
     leftovers = wait_for_exit(f"HOME={home}")
     assert exit_code == 0, log_path.read_text(errors="replace")[-4000:]
     assert leftovers == [], f"dg dev left processes running: {leftovers}"
@@ -118,21 +122,6 @@ def wait_until_answering(process: subprocess.Popen, graphql: str, log_path: Path
                 pass
             time.sleep(0.25)
     pytest.fail(f"dg dev did not answer within {START_TIMEOUT_SECONDS} s:\n{log_path.read_text(errors='replace')[-4000:]}")
-
-
-def wait_for_exit(marker: str, timeout: float = 30.0) -> list[int]:
-    """Processes still carrying `marker` once they had `timeout` to exit; those are then killed."""
-    deadline = time.monotonic() + timeout
-    leftovers = processes_with_env(marker)
-    while leftovers and time.monotonic() < deadline:
-        time.sleep(0.2)
-        leftovers = processes_with_env(marker)
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return leftovers
 
 
 def test_deploy_instance_file_runs_a_sync_on_postgresql(postgres_admin_url: str, openrouter: FixtureServer, tmp_path: Path):

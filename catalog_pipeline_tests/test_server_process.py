@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,7 @@ from .catalog_server_fixtures import (  # noqa: F401 - fixtures_http is a fixtur
     AUTH, KEY, KILLED, PROVIDER_KEYS, SECRETS, SYNCED_ALONE, call, fixture, fixtures_http, graphql, runs_of, start_server,
 )
 from .http_server import FixtureServer, Reply, json_reply
-from .server_process import ServerProcess
+from .server_process import ServerProcess, wait_for_exit
 from .table_dump import dump_all_tables
 
 
@@ -274,7 +275,9 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
     released = threading.Event()
     fixtures_http.route(f"/held/{KILLED}/models", Reply(status=200, body=fixture(f"{KILLED}_models.json"),
                                                          headers={"Content-Type": "application/json"}, hold=released))
-    env = {name: value for name, value in server.env.items() if name != "ADMIN_API_KEY"}
+    # The marker finds what the killed process leaves behind (its compute-log watchers exit on their own).
+    marker = f"CATALOG_TEST_KILLED_SYNC={uuid.uuid4().hex}"
+    env = {name: value for name, value in server.env.items() if name != "ADMIN_API_KEY"} | dict([marker.split("=")])
     env[ADAPTERS[KILLED].SPEC.base_url_env_var] = f"{fixtures_http.url}/held/{KILLED}"
     log = open(tmp_path / "sync-models.log", "wb")
     sync = subprocess.Popen([sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", KILLED],
@@ -300,6 +303,7 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
             sync.kill()
             sync.wait()
         log.close()
+        wait_for_exit(marker)  # not to be counted as the server's by the shutdown test
 
     response = call(server, "POST", f"/admin/model-sync/provider/{KILLED}", AUTH)
     assert response.status_code == 200, response.text  # not 409: the dead run no longer holds the provider
