@@ -166,47 +166,51 @@ def test_shrink_guard_deactivates_nothing_until_forced(provider_env, catalog_url
 # --- atomic loads and races ---------------------------------------------------------------
 
 
-def test_sigkill_during_a_50k_row_load_leaves_the_provider_as_before(postgres_url):
+# Big enough that the load is a real bulk write (COPY staging, one UPDATE over thousands of rows);
+# the kill's timing comes from a held row lock, not from the size.
+BULK_ROWS = 5_000
+
+
+def test_sigkill_in_the_middle_of_a_bulk_update_leaves_the_provider_as_before(postgres_url):
     import psycopg
 
     engine = catalog_engine(postgres_url)
-    load_provider_models(engine, OPENROUTER, synthetic_frame(50_000, Decimal("0.000001")))
+    load_provider_models(engine, OPENROUTER, synthetic_frame(BULK_ROWS, Decimal("0.000001")))
     before = catalog_state(postgres_url)
-    worker_url = postgres_url + "?application_name=catalog_load_worker"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "catalog_pipeline_tests.load_worker", worker_url, "50000", "0.0000011"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
     plain_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    seen_writing = False
-    with psycopg.connect(plain_url, autocommit=True) as watcher:
-        for _ in range(3000):
-            row = watcher.execute(
-                "SELECT query FROM pg_stat_activity WHERE application_name = 'catalog_load_worker'"
-                " AND state = 'active' AND query ILIKE 'UPDATE models%'"
-            ).fetchone()
-            if row:
-                seen_writing = True
-                break
-            if worker.poll() is not None:
-                break
-            time.sleep(0.005)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=30)
-    assert seen_writing, "the worker finished or failed before it was seen writing"
-    assert worker.returncode == -signal.SIGKILL
-
-    # The server notices the dead client and rolls its transaction back.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with psycopg.connect(plain_url, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = 'catalog_load_worker'").fetchone():
-                break
-        time.sleep(0.1)
+    last_id = synthetic_frame(1, Decimal(0), first=BULK_ROWS - 1)["provider_model_id"].iloc[0]
+    # The load's one UPDATE reaches the last model last (ids follow the insert order): holding
+    # that row stops the statement there, with every row before it rewritten, until the kill.
+    with psycopg.connect(plain_url) as blocker, psycopg.connect(plain_url, autocommit=True) as watcher:
+        blocker.execute("SELECT 1 FROM models WHERE provider_model_id = %s FOR UPDATE", (last_id,))
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "catalog_pipeline_tests.load_worker", postgres_url + "?application_name=catalog_load_worker",
+             str(BULK_ROWS), "0.0000011"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        rewritten = None
+        deadline = time.monotonic() + 120
+        while rewritten is None and worker.poll() is None and time.monotonic() < deadline:
+            # Old versions the worker's open transaction has replaced carry its id in xmax.
+            rewritten = watcher.execute(
+                "SELECT (SELECT count(*) FROM models WHERE xmax = a.backend_xid) FROM pg_stat_activity a"
+                " WHERE a.application_name = 'catalog_load_worker' AND a.state = 'active'"
+                " AND a.query ILIKE 'UPDATE models%' AND a.wait_event_type = 'Lock'"
+            ).fetchone() or time.sleep(0.02)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        blocker.rollback()  # the server then sees its client gone and rolls the load back
+        assert rewritten == (BULK_ROWS - 1,), (rewritten, worker.stderr.read())
+        assert worker.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and watcher.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'catalog_load_worker'"
+        ).fetchone():
+            time.sleep(0.05)
     assert catalog_state(postgres_url) == before
     # And nothing is left locked: the next load goes through completely.
-    report = load_provider_models(engine, OPENROUTER, synthetic_frame(50_000, Decimal("0.0000011")))
-    assert len(report.diff.updated) == 50_000
+    report = load_provider_models(engine, OPENROUTER, synthetic_frame(BULK_ROWS, Decimal("0.0000011")))
+    assert len(report.diff.updated) == BULK_ROWS
 
 
 @pytest.mark.parametrize("first_sync", [True, False])
