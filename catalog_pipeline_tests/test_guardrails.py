@@ -28,10 +28,11 @@ from catalog_pipeline.pipeline.records import ModelRecord, records_to_frame
 from catalog_pipeline.providers import adapter_for
 
 from .catalog_snapshot import catalog_state, models_by_id
-from .cli_helpers import REPO, sync_models, sync_models_in_process
+from .cli_helpers import REPO, sync_models_in_process
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 from .load_worker import synthetic_frame
+from .printed import everything_printed
 from .sync_helpers import catalog_metadata, failure_message, materialize_provider
 
 OPENROUTER = adapter_for("openrouter").SPEC
@@ -296,7 +297,7 @@ def test_slow_answers_time_out_and_the_other_providers_sync(provider_env, sqlite
 # --- secrets ------------------------------------------------------------------------------
 
 
-def test_provider_keys_are_never_written_anywhere(provider_env, sqlite_url, tmp_path, monkeypatch):
+def test_provider_keys_are_never_written_anywhere(provider_env, sqlite_url, monkeypatch, capfd, caplog, recwarn):
     secrets = {slug: f"SECRET-{slug.upper()}-7f3a9c1e5b" for slug in ("openrouter", "deepinfra", "groq")}
     for slug, secret in secrets.items():
         monkeypatch.setenv(adapter_for(slug).SPEC.api_key_env_var, secret)
@@ -304,12 +305,12 @@ def test_provider_keys_are_never_written_anywhere(provider_env, sqlite_url, tmp_
     provider_env.route("/deepinfra/models", json_reply(json.loads((FIXTURES / "deepinfra_models.json").read_text())))
     # A provider that echoes the key it was sent in its error body.
     provider_env.route("/groq/models", json_reply({"error": f"invalid api key: Bearer {secrets['groq']}"}, status=401))
-    done = sync_models("--providers", "openrouter", "deepinfra", "groq", "--verbose", database_url=sqlite_url)
+    done = sync_models_in_process("--providers", "openrouter", "deepinfra", "groq", "--verbose", database_url=sqlite_url)
     assert done.returncode == 1
     assert "groq" in done.stdout and "HTTP 401" in done.stdout
     assert provider_env.requests[0].headers["Authorization"].startswith("Bearer SECRET-")  # keys were really used
 
-    written = [done.stdout.encode(), done.stderr.encode()]
+    written = [everything_printed(done, capfd, caplog, recwarn).encode()]
     for root in (Path(os.environ["DAGSTER_HOME"]), Path(sqlite_url.removeprefix("sqlite:///")).parent):
         written += [p.read_bytes() for p in root.rglob("*") if p.is_file()]
     with catalog_engine(sqlite_url).connect() as conn:
