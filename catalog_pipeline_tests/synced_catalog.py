@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog_pipeline.providers import adapter_for
-
 from .across_helpers import default_router_payload, groq_payload, materialize_cross_provider, novita_payload, serve
-from .http_server import FixtureServer
+from .module_catalogs import serving
 from .sync_helpers import materialize_provider
 
 PAYLOADS = {
@@ -25,11 +23,8 @@ PAYLOADS = {
 
 def build_synced_catalog(path: Path) -> None:
     url = f"sqlite:///{path}"
-    with FixtureServer() as server, pytest.MonkeyPatch.context() as env:
+    with serving(*PAYLOADS) as server:
         for slug, payload in PAYLOADS.items():
-            spec = adapter_for(slug).SPEC
-            env.setenv(spec.base_url_env_var, f"{server.url}/{slug}")
-            env.setenv(spec.api_key_env_var, f"test-key-{slug}-0123456789")
             serve(server, slug, payload)
         for slug in PAYLOADS:
             assert materialize_provider(slug, url).success
