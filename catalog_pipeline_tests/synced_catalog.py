@@ -4,14 +4,12 @@ Built once per test module; each test gets its own copy, so none can see another
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from .across_helpers import default_router_payload, groq_payload, materialize_cross_provider, novita_payload, serve
-from .module_catalogs import serving
+from .module_catalogs import copy_catalog, serving
 from .sync_helpers import materialize_provider
 
 PAYLOADS = {
@@ -29,12 +27,6 @@ def build_synced_catalog(path: Path) -> None:
         for slug in PAYLOADS:
             assert materialize_provider(slug, url).success
     assert materialize_cross_provider(url, path.parent / "asset-exports").success
-
-
-def copy_catalog(source: Path, target: Path) -> None:
-    """A consistent copy whatever the source's WAL still holds (SQLite's online backup)."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
 
 
 # Fixtures: test modules import them by name.
