@@ -17,6 +17,7 @@ from catalog_pipeline.db.engine import dispose_engines
 from catalog_pipeline.providers import adapter_for
 
 from .conftest import _admin, _database_url
+from .catalog_snapshot import models_by_id
 from .fixture_routes import fixture
 from .http_server import FixtureServer, json_reply
 from .sync_helpers import materialize_provider
@@ -112,5 +113,6 @@ def synced_openrouter(openrouter_template: CatalogTemplate, provider_env: Fixtur
     """`catalog_url` as a successful sync of the OpenRouter fixture left it; provider_env serves
     that fixture at the same path, as after the test's own first sync."""
     openrouter_template.restore_into(catalog_url)
+    assert len(models_by_id(catalog_url, "openrouter")) == len(fixture("openrouter_models.json")["data"])
     provider_env.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
     return catalog_url

@@ -32,6 +32,7 @@ from .cli_helpers import REPO, sync_models_in_process
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 from .load_worker import synthetic_frame
+from .module_catalogs import openrouter_template, synced_openrouter  # noqa: F401 - fixtures
 from .printed import everything_printed
 from .sync_helpers import catalog_metadata, failure_message, materialize_provider
 
@@ -49,10 +50,8 @@ def serve(server, payload) -> None:
 # --- checks -------------------------------------------------------------------------------
 
 
-def test_prices_1000x_the_last_sync_are_stopped_before_the_tables(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_prices_1000x_the_last_sync_are_stopped_before_the_tables(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
     before = catalog_state(catalog_url)
 
     inflated = copy.deepcopy(payload)
@@ -89,10 +88,8 @@ def test_check_functions_fail_on_the_bad_frames_they_guard():
     assert prices_are_plausible(good).passed and model_ids_and_limits_are_valid(good).passed
 
 
-def test_tenfold_and_paid_to_free_moves_are_held_until_accepted(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_tenfold_and_paid_to_free_moves_are_held_until_accepted(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
 
     moved = copy.deepcopy(payload)
     moved["data"][1]["pricing"]["prompt"] = "0.0000001"  # tiny/edge-1b: 0.000000005 -> 20x
@@ -144,10 +141,8 @@ def test_a_held_price_that_comes_back_is_no_longer_pending(provider_env, sqlite_
 
 
 @pytest.mark.parametrize("answer", ["empty", "half"])
-def test_shrink_guard_deactivates_nothing_until_forced(provider_env, catalog_url, answer):
-    payload = openrouter_payload()
-    serve(provider_env, payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_shrink_guard_deactivates_nothing_until_forced(provider_env, synced_openrouter, answer):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
     short = {"data": [] if answer == "empty" else payload["data"][:2]}
     serve(provider_env, short)
     synced_before = catalog_state(catalog_url)["providers"][0]["last_synced_at"]

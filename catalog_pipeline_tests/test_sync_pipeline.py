@@ -113,7 +113,6 @@ BAD_ANSWERS = {
 def test_bad_answer_fails_with_cause_and_keeps_rows(provider_env, synced_openrouter, case):
     catalog_url = synced_openrouter
     before = catalog_state(catalog_url)
-    assert len(before["models"]) == len(openrouter_payload()["data"])
 
     replies, cause = BAD_ANSWERS[case]
     provider_env.route("/openrouter/models", *replies)
