@@ -100,12 +100,20 @@ def _sync_openrouter_fixture(url: str) -> None:
         assert materialize_provider("openrouter", url).success
 
 
+def catalog_template(build: Callable[[str], None], name: str):
+    """A module-scoped fixture `name`: the CatalogTemplate of `build`."""
+
+    @pytest.fixture(scope="module", name=name)
+    def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogTemplate]:
+        made = CatalogTemplate(build, request, tmp_path_factory.mktemp(name))
+        yield made
+        made.drop()
+
+    return template
+
+
 # Fixtures: test modules import them by name.
-@pytest.fixture(scope="module")
-def openrouter_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogTemplate]:
-    template = CatalogTemplate(_sync_openrouter_fixture, request, tmp_path_factory.mktemp("openrouter_template"))
-    yield template
-    template.drop()
+openrouter_template = catalog_template(_sync_openrouter_fixture, "openrouter_template")
 
 
 @pytest.fixture
