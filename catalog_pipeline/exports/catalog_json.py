@@ -16,6 +16,7 @@ An unknown value is JSON null (or absent from `pricing`), never 0.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from catalog_pipeline.db.offers import offer_sort_key
@@ -26,6 +27,7 @@ PRICES = ("prompt", "completion", "cache_read", "cache_write", "image", "request
 FLAGS = ("streaming", "function_calling", "vision", "reasoning")
 
 
+@lru_cache(maxsize=4096)  # one fetch time per provider run: the same few moments on every row
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None

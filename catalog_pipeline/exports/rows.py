@@ -8,6 +8,14 @@ from sqlalchemy import Engine, select
 
 from catalog_pipeline.db.schema import canonical_models, models, providers
 
+# Only what some export writes: `metadata`, the widest column, is left in the database.
+_MODEL_COLUMNS = (
+    "provider_model_id", "model_name", "match_method", "match_confidence",
+    "pricing_prompt", "pricing_completion", "pricing_cache_read", "pricing_cache_write", "pricing_image", "pricing_request",
+    "price_source", "price_observed_at", "context_length", "max_output_tokens", "input_modalities", "output_modalities",
+    "supports_streaming", "supports_function_calling", "supports_vision", "supports_reasoning",
+)
+
 
 def active_catalog(engine: Engine) -> list[dict[str, Any]]:
     query = (
@@ -15,7 +23,7 @@ def active_catalog(engine: Engine) -> list[dict[str, Any]]:
             providers.c.slug.label("provider"), providers.c.name.label("provider_name"),
             providers.c.base_url, providers.c.kind, providers.c.last_synced_at,
             canonical_models.c.slug.label("canonical_model"), canonical_models.c.hf_id,
-            models,
+            *(models.c[column] for column in _MODEL_COLUMNS),
         )
         .join(providers, providers.c.id == models.c.provider_id)
         .outerjoin(canonical_models, canonical_models.c.id == models.c.canonical_model_id)
@@ -23,4 +31,6 @@ def active_catalog(engine: Engine) -> list[dict[str, Any]]:
         .order_by(providers.c.slug, models.c.provider_model_id)
     )
     with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
+        result = conn.execute(query)
+        keys = tuple(result.keys())
+        return [dict(zip(keys, row)) for row in result.all()]
