@@ -57,10 +57,11 @@ def build(rows: list[dict[str, Any]]) -> dict[str, Any]:
     providers: dict[str, dict[str, Any]] = {}
     grouped: dict[str, dict[str, Any]] = {}
     for row in rows:
-        providers.setdefault(row["provider"], {
-            "slug": row["provider"], "name": row["provider_name"], "base_url": row["base_url"],
-            "kind": row["kind"], "last_synced_at": _iso(row["last_synced_at"]),
-        })
+        if row["provider"] not in providers:
+            providers[row["provider"]] = {
+                "slug": row["provider"], "name": row["provider_name"], "base_url": row["base_url"],
+                "kind": row["kind"], "last_synced_at": _iso(row["last_synced_at"]),
+            }
         if row["canonical_model"]:
             group = grouped.setdefault(row["canonical_model"], {"slug": row["canonical_model"], "hf_id": row["hf_id"], "rows": []})
             group["rows"].append({"provider": row["provider"], "model": row["provider_model_id"],
