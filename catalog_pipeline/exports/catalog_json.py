@@ -25,6 +25,8 @@ FORMAT = "model-catalog-sync/catalog"
 VERSION = 1
 PRICES = ("prompt", "completion", "cache_read", "cache_write", "image", "request")
 FLAGS = ("streaming", "function_calling", "vision", "reasoning")
+_PRICE_COLUMNS = tuple((p, f"pricing_{p}") for p in PRICES)
+_FLAG_COLUMNS = tuple((flag, f"supports_{flag}") for flag in FLAGS)
 
 
 @lru_cache(maxsize=4096)  # one fetch time per provider run: the same few moments on every row
@@ -42,14 +44,14 @@ def model_entry(row: dict[str, Any]) -> dict[str, Any]:
         "canonical_model": row["canonical_model"],
         "match_method": row["match_method"],
         "match_confidence": row["match_confidence"],
-        "pricing": {p: row[f"pricing_{p}"] for p in PRICES if row[f"pricing_{p}"] is not None},
+        "pricing": {p: row[column] for p, column in _PRICE_COLUMNS if row[column] is not None},
         "price_source": row["price_source"],
         "price_observed_at": _iso(row["price_observed_at"]),
         "context_length": row["context_length"],
         "max_output_tokens": row["max_output_tokens"],
         "input_modalities": row["input_modalities"],
         "output_modalities": row["output_modalities"],
-        "supports": {flag: row[f"supports_{flag}"] for flag in FLAGS},
+        "supports": {flag: row[column] for flag, column in _FLAG_COLUMNS},
     }
 
 

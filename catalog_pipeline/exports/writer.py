@@ -22,8 +22,9 @@ _MARK = "\x00D"
 _MARK_ENCODED = '"\\u0000D'  # the stand-in's opening quote and first characters, as the encoder writes them
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 # A float is the only number the encoder writes with a point or an exponent. In compact JSON a
-# number follows ':', ',' or '['; a string can look the same, which the exact check then clears.
-_MAYBE_FLOAT = re.compile(r"[:,\[]-?[0-9]+[.eE]")
+# value follows a key's ':' or a list's '[' or ','; a string can look the same (not a time's
+# ':27.8', which follows a digit), and the exact check then clears it.
+_MAYBE_FLOAT = re.compile(r"[\[,:](?<![0-9]:)-?[0-9]+[.eE]")
 _FLOAT_TOKEN = re.compile(r"[0-9][.eE]")
 
 
