@@ -16,7 +16,7 @@ from catalog_pipeline.db.canonical import rebuild_links
 from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
 from catalog_pipeline.db.offers import power_of_ten_exponent, price_discrepancies as find_discrepancies
 from catalog_pipeline.db.jsonable import jsonable
-from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalog
+from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs
 from catalog_pipeline.settings import EXPORT_DIR_ENV_VAR, load_settings
 
 from .assets import model_catalog
@@ -125,11 +125,13 @@ def price_discrepancies(catalog_db: CatalogDatabase) -> dg.MaterializeResult:
     description="The active catalog as LiteLLM's model_prices_and_context_window.json and as the catalog's own JSON.",
 )
 def catalog_export(catalog_db: CatalogDatabase, catalog_export_files: CatalogExport) -> dg.MaterializeResult:
-    metadata = {}
-    for fmt in FORMATS:
-        path = catalog_export_files.path_for(fmt)
+    paths = {fmt: catalog_export_files.path_for(fmt) for fmt in FORMATS}
+    for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-        metadata[f"{fmt}_models"] = export_catalog(catalog_db.engine(), fmt, path)
+    written = export_catalogs(catalog_db.engine(), paths)
+    metadata = {}
+    for fmt, path in paths.items():
+        metadata[f"{fmt}_models"] = written[fmt]
         metadata[f"{fmt}_path"] = dg.MetadataValue.path(str(path))
     return dg.MaterializeResult(metadata=metadata)
 
