@@ -44,6 +44,17 @@ class CatalogExport(dg.ConfigurableResource):
         return directory.expanduser() / FILE_NAMES[fmt]
 
 
+
+def _warning(check_name: str, found: list, *, count_key: str, examples_key: str, failing: str, passing: str) -> dg.AssetCheckResult:
+    """A WARN check that fails when `found` is not empty, showing how many and the first MAX_SHOWN."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=not found,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={count_key: len(found), examples_key: dg.MetadataValue.json(jsonable(found[:MAX_SHOWN]))},
+        description=failing if found else passing,
+    )
+
 @dg.asset(
     group_name=GROUP,
     kinds={"sqlite", "postgres"},
@@ -67,13 +78,10 @@ def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatab
             "relinked": dg.MetadataValue.json(report.relinked[:MAX_SHOWN]),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name=UNLINKED_CHECK,
-                passed=not unlinked,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"unlinked_active_models": len(unlinked), "examples": dg.MetadataValue.json(unlinked[:MAX_SHOWN])},
-                description=f"{len(unlinked)} active models are linked to no canonical model"
-                if unlinked else "every active model is linked",
+            _warning(
+                UNLINKED_CHECK, unlinked, count_key="unlinked_active_models", examples_key="examples",
+                failing=f"{len(unlinked)} active models are linked to no canonical model",
+                passing="every active model is linked",
             )
         ],
     )
@@ -105,13 +113,10 @@ def price_discrepancies(catalog_db: CatalogDatabase) -> dg.MaterializeResult:
             "dagster/row_count": len(found),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name=UNIT_ERROR_CHECK,
-                passed=not suspects,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"suspected_unit_errors": len(suspects), "entries": dg.MetadataValue.json(jsonable(suspects[:MAX_SHOWN]))},
-                description=f"{len(suspects)} prices differ from their second source by a power of ten (unit error?)"
-                if suspects else "no ratio is a power of ten",
+            _warning(
+                UNIT_ERROR_CHECK, suspects, count_key="suspected_unit_errors", examples_key="entries",
+                failing=f"{len(suspects)} prices differ from their second source by a power of ten (unit error?)",
+                passing="no ratio is a power of ten",
             )
         ],
     )
