@@ -12,6 +12,7 @@ import pytest
 from .catalog_snapshot import catalog_state, models_by_id
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
+from .module_catalogs import openrouter_template, synced_openrouter  # noqa: F401 - fixtures
 from .sync_helpers import catalog_metadata, failure_message, materialize_provider, skipped_reason
 
 
@@ -54,10 +55,8 @@ def test_prices_round_trip_exactly(provider_env, catalog_url):
     assert rows["acme/reasoner-large"]["metadata"]["canonical_slug"] == "acme/reasoner-large-20260301"
 
 
-def test_dropped_model_is_deactivated_and_comes_back(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, "openrouter", payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_dropped_model_is_deactivated_and_comes_back(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
 
     smaller = copy.deepcopy(payload)
     smaller["data"] = [m for m in smaller["data"] if m["id"] != "pixel/painter-2"]
@@ -75,10 +74,8 @@ def test_dropped_model_is_deactivated_and_comes_back(provider_env, catalog_url):
     assert painter["is_active"] is True and painter["deactivated_at"] is None
 
 
-def test_changed_price_updates_one_row_and_dry_run_writes_nothing(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, "openrouter", payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_changed_price_updates_one_row_and_dry_run_writes_nothing(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
     before = catalog_state(catalog_url)
 
     changed = copy.deepcopy(payload)
@@ -113,9 +110,8 @@ BAD_ANSWERS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_ANSWERS))
-def test_bad_answer_fails_with_cause_and_keeps_rows(provider_env, catalog_url, case):
-    serve(provider_env, "openrouter", openrouter_payload())
-    assert materialize_provider("openrouter", catalog_url).success
+def test_bad_answer_fails_with_cause_and_keeps_rows(provider_env, synced_openrouter, case):
+    catalog_url = synced_openrouter
     before = catalog_state(catalog_url)
 
     replies, cause = BAD_ANSWERS[case]
