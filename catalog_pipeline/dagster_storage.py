@@ -11,20 +11,27 @@ Dagster's own, so an instance can switch to or from it in its dagster.yaml at an
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import sys
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence, TextIO
 
+from dagster import Field, Float, StringSource
 from dagster.version import __version__ as dagster_version
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.instance.ref import compute_logs_directory
 from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
+from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._utils import ensure_file, touch_file
 from dagster._core.storage.sqlite_storage import (
     DagsterSqliteStorage,
     _event_logs_directory,
@@ -150,3 +157,69 @@ class OpenSqliteStorage(DagsterSqliteStorage):
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> "OpenSqliteStorage":
         return cls.from_local(inst_data=inst_data, **config_value)
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the stream it replaces and to the run's log file."""
+
+    def __init__(self, stream: TextIO, copy: TextIO) -> None:
+        self._stream = stream
+        self._copy = copy
+
+    def write(self, text: str) -> int:
+        self._stream.write(text)
+        self._copy.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+        self._copy.flush()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", "utf-8")
+
+
+class MirroredComputeLogManager(LocalComputeLogManager):
+    """`compute_logs: {module: catalog_pipeline.dagster_storage, class: MirroredComputeLogManager,
+    config: {instance_home: ...}}`: Dagster's local compute logs, in the same files (under
+    `instance_home`/storage, as by default), still shown on the terminal too.
+
+    Dagster's own mirrors the captured output back to the terminal with a `tail -F` process and a
+    Python watcher process for each of stdout and stderr: four processes started and stopped for
+    every run, which cost an in-process provider run more than its bookkeeping did. Here the run's
+    `sys.stdout` and `sys.stderr` write to both: what Python code prints (steps, Dagster's console
+    logger) is captured; output a child process writes straight to the file descriptors is not.
+    """
+
+    def __init__(self, instance_home: str, polling_timeout: float | None = None, inst_data=None) -> None:
+        self._instance_home = instance_home
+        super().__init__(compute_logs_directory(instance_home), polling_timeout, inst_data)
+
+    @classmethod
+    def config_type(cls):
+        return {"instance_home": StringSource, "polling_timeout": Field(Float, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> "MirroredComputeLogManager":
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def capture_logs(self, log_key: Sequence[str]) -> Iterator[CapturedLogContext]:
+        paths = [self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[kind]) for kind in (ComputeIOType.STDOUT, ComputeIOType.STDERR)]
+        for path in paths:
+            ensure_file(path)
+        with open(paths[0], "a", buffering=1, encoding="utf8") as out, open(paths[1], "a", buffering=1, encoding="utf8") as err:
+            stdout, stderr = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = _Tee(stdout, out), _Tee(stderr, err)
+            try:
+                yield CapturedLogContext(log_key)
+            finally:
+                sys.stdout, sys.stderr = stdout, stderr
+        touch_file(self.complete_artifact_path(log_key))  # as Dagster's: the UI knows the capture ended
