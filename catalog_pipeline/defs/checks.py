@@ -33,14 +33,17 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partiti
 def prices_are_plausible(normalized_models: pd.DataFrame) -> dg.AssetCheckResult:
     """No negative price; none above its unit's bound (probable unit error): 0.001 USD per token,
     10 USD per image, 100 USD per request."""
+    frame = normalized_models.reset_index(drop=True)
     problems = []
     for column, (bound, unit) in MAX_PLAUSIBLE_PRICE.items():
-        for model_id, price in zip(normalized_models["provider_model_id"], normalized_models[column]):
-            if price is None:
-                continue
-            if price < 0:
+        # Compared column-wise over the known prices: a row-by-row loop grew with the list.
+        prices = frame[column][frame[column].notna()]
+        negative, above = prices < 0, prices > bound
+        for row in prices.index[negative | above]:
+            model_id, price = frame.at[row, "provider_model_id"], prices[row]
+            if negative[row]:
                 problems.append(f"{model_id}: {column} is negative ({price})")
-            elif price > bound:
+            else:
                 problems.append(f"{model_id}: {column} = {price} {unit}, above {bound} (unit error?)")
     return dg.AssetCheckResult(
         passed=not problems,
@@ -52,11 +55,13 @@ def prices_are_plausible(normalized_models: pd.DataFrame) -> dg.AssetCheckResult
 @dg.asset_check(asset=normalized_models, blocking=True, partitions_def=provider_partitions)
 def model_ids_and_limits_are_valid(normalized_models: pd.DataFrame) -> dg.AssetCheckResult:
     """Ids non-empty and unique within the provider; context length positive where known."""
-    ids = normalized_models["provider_model_id"]
-    problems = [f"empty id at row {i}" for i, v in enumerate(ids) if v is pd.NA or not str(v).strip()]
+    ids = normalized_models["provider_model_id"].reset_index(drop=True)
+    empty = ids.isna() | (ids.fillna("").astype(str).str.strip() == "")
+    problems = [f"empty id at row {i}" for i in ids.index[empty]]
     problems += [f"{v}: duplicate id" for v in ids[ids.duplicated()].unique()]
-    contexts = normalized_models["context_length"]
-    problems += [f"{m}: context_length {c} is not positive" for m, c in zip(ids, contexts) if c is not pd.NA and c <= 0]
+    contexts = normalized_models["context_length"].reset_index(drop=True)
+    not_positive = (contexts.notna() & (contexts <= 0)).fillna(False).astype(bool)
+    problems += [f"{ids[i]}: context_length {contexts[i]} is not positive" for i in contexts.index[not_positive]]
     return dg.AssetCheckResult(
         passed=not problems,
         metadata={"problems": len(problems), "examples": dg.MetadataValue.json(problems[:MAX_SHOWN])},
