@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence, TextIO
+from typing import Callable, Iterator, Sequence, TextIO
 
 from dagster import Field, Float, StringSource
 from dagster.version import __version__ as dagster_version
@@ -81,10 +81,44 @@ class _Engines:
             self._engines.clear()
 
 
-class OpenSqliteRunStorage(SqliteRunStorage):
+class _RemembersTrueProbes:
+    """Dagster asks its SQLite storage, several times per event and run, whether a table, column or
+    data migration exists: each time a schema inspection, `has_table` on a connection of its own.
+    Migrations only ever add them, so a yes is kept for the life of the storage (as Dagster's
+    PostgreSQL storage keeps its secondary indexes); a no is asked again."""
+
+    def _probe(self, key: tuple, ask: Callable[[], bool]) -> bool:
+        known = self.__dict__.setdefault("_true_probes", set())
+        if key in known:
+            return True
+        answer = ask()
+        if answer:
+            known.add(key)
+        return answer
+
+
+class OpenSqliteRunStorage(_RemembersTrueProbes, SqliteRunStorage):
     def __init__(self, conn_string: str, inst_data=None) -> None:
         self._open_engines = _Engines(keep=1)
         super().__init__(conn_string, inst_data)
+
+    def has_built_index(self, migration_name: str) -> bool:
+        return self._probe(("index", migration_name), lambda: super(OpenSqliteRunStorage, self).has_built_index(migration_name))
+
+    def has_run_stats_index_cols(self) -> bool:
+        return self._probe(("run_stats",), super().has_run_stats_index_cols)
+
+    def has_bulk_actions_selector_cols(self) -> bool:
+        return self._probe(("bulk_actions_selector",), super().has_bulk_actions_selector_cols)
+
+    def has_backfill_id_column(self) -> bool:
+        return self._probe(("backfill_id",), super().has_backfill_id_column)
+
+    def has_bulk_action_job_name_column(self) -> bool:
+        return self._probe(("bulk_action_job_name",), super().has_bulk_action_job_name_column)
+
+    def has_backfill_tags_table(self) -> bool:
+        return self._probe(("backfill_tags",), super().has_backfill_tags_table)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -96,10 +130,20 @@ class OpenSqliteRunStorage(SqliteRunStorage):
         super().dispose()
 
 
-class OpenSqliteEventLogStorage(SqliteEventLogStorage):
+class OpenSqliteEventLogStorage(_RemembersTrueProbes, SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data=None) -> None:
         self._open_engines = _Engines(keep=OPEN_RUN_DATABASES + 1)  # + the index shard
         super().__init__(base_dir, inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        return self._probe(("table", table_name), lambda: super(OpenSqliteEventLogStorage, self).has_table(table_name))
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        ask = super()._has_asset_key_col_on_connection
+        return self._probe(("asset_key_column", column_name), lambda: ask(conn, column_name))
+
+    def has_secondary_index(self, name: str) -> bool:
+        return self._probe(("index", name), lambda: super(OpenSqliteEventLogStorage, self).has_secondary_index(name))
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

@@ -101,3 +101,26 @@ def test_a_runs_output_is_captured_for_the_ui_and_still_shown_without_starting_a
     assert path.is_relative_to(default_home / "storage")  # where Dagster's own manager keeps them
     shown = capsys.readouterr()
     assert "to stdout" in shown.out and "to stderr" in shown.err
+
+
+def test_schema_probes_answered_yes_are_not_asked_again(default_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy
+
+    inspections = []
+    inspect = sqlalchemy.inspect
+    monkeypatch.setattr(sqlalchemy, "inspect", lambda subject, *a, **k: inspections.append(subject) or inspect(subject, *a, **k))
+    with dg.DagsterInstance.get() as instance:
+        assert dg.materialize([counted], instance=instance).success
+        assert inspections  # the first run asked
+        inspections.clear()
+        assert dg.materialize([counted], instance=instance).success
+        assert inspections == []  # the second asked nothing it had been told yes
+        asked = []
+        base_has_table = SqliteEventLogStorage.has_table
+        monkeypatch.setattr(SqliteEventLogStorage, "has_table", lambda self, name: asked.append(name) or base_has_table(self, name))
+        storage = instance.event_log_storage
+        assert storage.has_table("asset_check_executions") and storage.has_table("asset_check_executions")
+        assert asked == ["asset_check_executions"]
+        asked.clear()
+        assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+        assert asked == ["no_such_table", "no_such_table"]  # a no is asked again, each time

@@ -30,6 +30,15 @@ def test_first_sync_adds_and_second_changes_nothing(provider_env, catalog_url):
     meta = catalog_metadata(first)
     assert meta["message"] == "Synced 5 models from openrouter. Fetched: 5, Transformed: 5, Skipped: 0"
     assert (meta["added"], meta["updated"], meta["deactivated"], meta["unchanged"]) == (5, 0, 0, 0)
+    # The frame checks run in normalized_models' step, each recorded for the provider's partition.
+    frame_checks = {
+        e.event_specific_data.asset_check_key: e.event_specific_data
+        for e in first.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.step_key == "normalized_models"
+    }
+    assert {(key.asset_key.path[-1], key.name) for key in frame_checks} == {
+        ("normalized_models", "prices_are_plausible"), ("normalized_models", "model_ids_and_limits_are_valid"),
+    }
+    assert all(check.passed and check.partition == "openrouter" for check in frame_checks.values())
     before = catalog_state(catalog_url)
 
     second = materialize_provider("openrouter", catalog_url)
