@@ -229,6 +229,9 @@ class _Tee(io.TextIOBase):
     def encoding(self) -> str:
         return getattr(self._stream, "encoding", "utf-8")
 
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)  # e.g. `buffer`: bytes written there are shown, not captured
+
 
 class MirroredComputeLogManager(LocalComputeLogManager):
     """`compute_logs: {module: catalog_pipeline.dagster_storage, class: MirroredComputeLogManager,
