@@ -260,3 +260,18 @@ def test_an_unchanged_list_is_archived_once_and_still_replayable(provider_env, c
         assert [r["body_of_id"] for r in rows[1:]] == [rows[0]["id"], rows[0]["id"]]
         archived = latest_archive(conn, "openrouter")
     assert archived.id == rows[2]["id"] and len(archived.pages[0][1]["data"]) == 5
+
+
+def test_frames_derived_from_the_normalized_frame_share_its_report_instead_of_copying_it(sqlite_url):
+    from datetime import datetime, timezone
+
+    from catalog_pipeline.db.engine import catalog_engine
+    from catalog_pipeline.defs.handoff import RawList, normalized_frame
+
+    raw = RawList("openrouter", [("https://openrouter.ai/api/v1/models", openrouter_payload())], datetime.now(timezone.utc), None)
+    frame = normalized_frame(raw, catalog_engine(sqlite_url))
+    assert frame.attrs["fetched"] == 5 and frame.attrs["price_observed_at"]  # each priced model
+    derived = frame[frame["is_active"]]["provider_model_id"]  # pandas hands attrs on to each
+    for key in ("skipped", "price_observed_at"):
+        assert derived.attrs[key] is frame.attrs[key]
+    assert derived.attrs["second_source"].filled is frame.attrs["second_source"].filled
