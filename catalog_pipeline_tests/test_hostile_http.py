@@ -4,13 +4,18 @@ stream. Each fails only its provider, with a message naming the cause."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import json
+import random
+from decimal import Decimal
 
 import dagster as dg
 import pytest
 
+from catalog_pipeline.db.archive import latest_archive
+from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.defs.resources import ProviderApis
 from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.origins import Origins
@@ -223,19 +228,63 @@ def test_the_deadline_covers_retries_and_pages(provider_env, sqlite_url):
     assert provider_env.hits("/featherless/models") < 10
 
 
+def test_many_tiny_values_stop_at_the_default_values_cap(provider_env, catalog_url):
+    # 64 MiB of `[{},{},...]` passes every byte cap and decodes to some 1.5 GiB of dicts: here two
+    # pages of 1.2 MB each, each under the default cap of a million values, together over it.
+    pages = featherless_pages(2)
+    for page in pages:
+        page["padding"] = [{}] * 300_000
+    provider_env.route("/featherless/models", json_reply(featherless_pages(2)[0]), json_reply(featherless_pages(2)[1]))
+    assert materialize_provider("featherless", catalog_url).success
+    before = catalog_state(catalog_url)
+    provider_env.route("/featherless/models", *[json_reply(page) for page in pages])
+    result = materialize_provider("featherless", catalog_url)
+    assert not result.success
+    message = failure_message(result)
+    assert "the provider's pages hold over 1,000,000 JSON values in all (max_provider_values); stopped reading" in message, message
+    assert provider_env.hits("/featherless/models") == 4
+    assert catalog_state(catalog_url) == before
+
+
+def test_json_nested_too_deeply_fails_the_provider_naming_the_cause(provider_env, sqlite_url):
+    provider_env.route("/openrouter/models", Reply(body=b"[" * 100_000, headers={"Content-Type": "application/json"}))
+    result = materialize_provider("openrouter", sqlite_url)
+    assert not result.success
+    assert "is nested too deeply to decode (100000 bytes)" in failure_message(result), failure_message(result)
+
+
+def test_large_incompressible_pages_wait_on_disk_and_are_archived_whole_and_masked(provider_env, sqlite_url, monkeypatch):
+    secret = "SECRET-FEATHERLESS-51d0c2"
+    monkeypatch.setenv(adapter_for("featherless").SPEC.api_key_env_var, secret)
+    pages = featherless_pages(2)
+    noise = random.Random(8)
+    for page in pages:  # random base64: deflated, each page is still over a MiB, so it is spooled
+        page["padding"] = base64.b64encode(noise.randbytes(3 * MiB)).decode()
+    pages[0]["echo"] = f"your key: {secret}"  # masked first, then spooled
+    provider_env.route("/featherless/models", *[json_reply(page) for page in pages])
+    result = materialize_provider("featherless", sqlite_url)
+    assert result.success, failure_message(result)
+    with catalog_engine(sqlite_url).connect() as conn:
+        archived = latest_archive(conn, "featherless")
+    sent = [json.loads(json.dumps(page), parse_float=Decimal) for page in pages]
+    assert [payload for _, payload in archived.pages] == [{**sent[0], "echo": "your key: [redacted]"}, sent[1]]
+
+
 def test_every_cap_hit_at_once_fails_only_those_providers(provider_env, catalog_url):
     provider_env.route("/openrouter/models", json_reply({"data": [], "padding": "x" * (5 * MiB)}))
     provider_env.route("/featherless/models", gzip_bomb_reply(expanded_mib=1024))
     provider_env.route("/deepinfra/models", endless_reply(every=0.05))
+    provider_env.route("/together/models", json_reply([{}] * 100_000))
     provider_env.route("/groq/models", json_reply(fixture("groq")))
     outcomes = sync_providers(
-        ["openrouter", "featherless", "deepinfra", "groq"],
+        ["openrouter", "featherless", "deepinfra", "together", "groq"],
         instance=dg.DagsterInstance.ephemeral(),
-        definitions=catalog_definitions(catalog_url, SMALL_CAPS),
+        definitions=catalog_definitions(catalog_url, limits(SMALL_CAPS, max_provider_values=50_000)),
     )
     by_slug = {o.slug: o for o in outcomes}
     assert "received (max_page_bytes)" in by_slug["openrouter"].message
     assert "after decompression (max_page_bytes)" in by_slug["featherless"].message
     assert "deadline of 3s passed while reading" in by_slug["deepinfra"].message
-    assert [o.status for o in outcomes] == ["failed", "failed", "failed", "ok"], [o.message for o in outcomes]
+    assert "over 50,000 JSON values in all (max_provider_values)" in by_slug["together"].message
+    assert [o.status for o in outcomes] == ["failed", "failed", "failed", "failed", "ok"], [o.message for o in outcomes]
     assert len(models_by_id(catalog_url, "groq")) == len(fixture("groq")["data"])

@@ -4,8 +4,10 @@ existed must not bring a key back into rows)."""
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +19,8 @@ from catalog_pipeline.pipeline.http import FetchedPage, decode_json
 from catalog_pipeline.pipeline.redact import NO_SECRETS, Redactor
 
 from .schema import raw_model_lists
+
+ESCAPED_PIECE = 1024 * 1024  # a body is written to the archive this many bytes at a time
 
 
 @dataclass
@@ -33,7 +37,7 @@ class ArchivedList:
 def content_sha256(pages: list[FetchedPage]) -> str:
     digest = hashlib.sha256()
     for page in pages:
-        digest.update(len(page.body).to_bytes(8, "big"))
+        digest.update(page.size.to_bytes(8, "big"))
         digest.update(page.body)
     return digest.hexdigest()
 
@@ -52,23 +56,14 @@ def archive_pages(
         .limit(1)
     ).first()
     same_body = previous is not None and previous.content_sha256 == digest
-    document = [
-        {
-            "url": page.url,
-            "status": page.status,
-            "fetched_at": page.fetched_at.isoformat(),
-            "body": page.body.decode("utf-8", errors="replace"),
-        }
-        for page in pages
-    ]
     values = {
         "provider_slug": slug,
         "fetched_at": pages[0].fetched_at,
         "content_sha256": digest,
         "page_count": len(pages),
-        "byte_size": sum(len(page.body) for page in pages),
+        "byte_size": sum(page.size for page in pages),
         "run_id": run_id,
-        "pages_gzip": None if same_body else gzip.compress(json.dumps(document).encode(), compresslevel=6),
+        "pages_gzip": None if same_body else _document_gzip(pages),
         "body_of_id": (previous.body_of_id or previous.id) if same_body else None,
     }
     archive_id = conn.execute(insert(raw_model_lists).values(values).returning(raw_model_lists.c.id)).scalar_one()
@@ -77,11 +72,35 @@ def archive_pages(
     })
 
 
+def _document_gzip(pages: list[FetchedPage]) -> bytes:
+    """`[{"url", "status", "fetched_at", "body"}, ...]` as JSON, gzipped, written a piece at a time:
+    no page is ever in memory as bytes, text and JSON at once, let alone every page."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as document:
+        for number, page in enumerate(pages):
+            head = json.dumps({"url": page.url, "status": page.status, "fetched_at": page.fetched_at.isoformat()})
+            document.write(("[" if number == 0 else ", ").encode() + head[:-1].encode() + b', "body": "')
+            _write_json_string_content(document, page.body)
+            document.write(b'"}')
+        document.write(b"]" if pages else b"[]")
+    return out.getvalue()
+
+
+def _write_json_string_content(out: gzip.GzipFile, body: bytes) -> None:
+    """The body, read as UTF-8 (bad bytes replaced), escaped as inside a JSON string."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    view = memoryview(body)
+    for start in range(0, len(body), ESCAPED_PIECE):
+        out.write(json.dumps(decoder.decode(view[start:start + ESCAPED_PIECE]))[1:-1].encode())
+    out.write(json.dumps(decoder.decode(b"", final=True))[1:-1].encode())
+
+
 def _masked(page: FetchedPage, redact: Redactor) -> FetchedPage:
-    body, url = redact.bytes(page.body), redact(page.url)
-    if body is page.body and url == page.url:
+    body = page.body
+    masked, url = redact.bytes(body), redact(page.url)
+    if masked is body and url == page.url:
         return page  # nothing to mask: keep the page and its decoded payload
-    return FetchedPage(url=url, status=page.status, body=body, fetched_at=page.fetched_at)
+    return FetchedPage.of(url, page.status, masked, fetched_at=page.fetched_at)
 
 
 def latest_archive(conn: Connection, slug: str, *, redact: Redactor = NO_SECRETS) -> ArchivedList | None:
@@ -94,7 +113,10 @@ def latest_archive(conn: Connection, slug: str, *, redact: Redactor = NO_SECRETS
     if body is None:
         body = conn.execute(select(raw_model_lists.c.pages_gzip).where(raw_model_lists.c.id == row["body_of_id"])).scalar_one()
     document = json.loads(gzip.decompress(body))
-    pages = [(redact(page["url"]), decode_json(redact(page["body"]).encode(), url=redact(page["url"]))) for page in document]
+    pages = []
+    for page in document:  # each body let go once decoded: the text of every page is never held with all payloads
+        url = redact(page["url"])
+        pages.append((url, decode_json(redact(page.pop("body")).encode(), url=url)))
     return ArchivedList(
         id=row["id"],
         provider_slug=row["provider_slug"],

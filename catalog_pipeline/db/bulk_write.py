@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from sqlalchemy import Connection, any_, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .load import _Listed
 
 _CHUNK = 5000
+_COPY_CHUNK = 10000  # rows per COPY write: small enough to overlap, large enough to batch
 _TIMESTAMPS = ("first_seen_at", "last_seen_at", "created_at", "updated_at")
 
 
@@ -25,11 +26,20 @@ def insert_models(conn: Connection, listed: "_Listed", positions: list[int], pro
     if not positions:
         return
     if conn.dialect.name == "postgresql":
-        texts = dict(listed.texts)
-        texts["deactivated_at"] = [NULL if active else now.isoformat() for active in listed.is_active]
         columns = [*MODEL_COLUMNS, "content_hash", "deactivated_at", "price_observed_at"]
         constants = "\t".join([str(provider_id), *(now.isoformat() for _ in _TIMESTAMPS)])
-        copy_text(conn, "models", [*columns, "provider_id", *_TIMESTAMPS], copy_lines(texts, columns, positions, suffix=constants))
+        deactivated = [NULL if active else now.isoformat() for active in listed.is_active]
+        if listed.texts:
+            chunks = iter([copy_lines({**listed.texts, "deactivated_at": deactivated}, columns, positions, suffix=constants)])
+        else:  # a first load, every row: each slice is sent once spelled, the server parses it meanwhile
+            chunks = (
+                copy_lines(
+                    {**listed.spell(start, start + _COPY_CHUNK), "deactivated_at": deactivated[start : start + _COPY_CHUNK]},
+                    columns, suffix=constants,
+                )
+                for start in range(0, len(positions), _COPY_CHUNK)
+            )
+        copy_text(conn, "models", [*columns, "provider_id", *_TIMESTAMPS], chunks)
         return
     rows = [
         {**row, "provider_id": provider_id, "deactivated_at": None if row["is_active"] else now, **dict.fromkeys(_TIMESTAMPS, now)}
@@ -77,11 +87,13 @@ def one_of(conn: Connection, column, values: list[Any]):
     return column.in_(values)
 
 
-def copy_text(conn: Connection, table: str, columns: Sequence[str], text: bytes) -> None:
-    """`COPY table (columns) FROM STDIN` of ready text, in `conn`'s transaction."""
+def copy_text(conn: Connection, table: str, columns: Sequence[str], text: bytes | Iterator[bytes]) -> None:
+    """`COPY table (columns) FROM STDIN` of ready text, or of text chunks in turn (the server
+    parses one while the next is built), in `conn`'s transaction."""
     driver_connection = conn.connection.dbapi_connection
     with driver_connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        copy.write(text)
+        for chunk in [text] if isinstance(text, bytes) else text:
+            copy.write(chunk)
 
 
 

@@ -15,13 +15,13 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, literal, select
 
 from catalog_pipeline.pipeline.money import to_fixed_point
 
 from .bulk_write import copy_text
 from .row_text import copy_rows, escaped, scalar_text
-from .schema import catalog_changes, pending_price_changes, providers
+from .schema import catalog_changes, models, pending_price_changes, providers
 
 KINDS = ("added", "delisted", "relisted", "changed", "price_held", "price_accepted")
 _WRITER_LOCK_KEY = 0x63_68_61_6E_67_65_73  # "changes"; any number unlike the other advisory locks
@@ -29,10 +29,13 @@ _CHUNK = 5000
 _COPIED = ("provider_model_id", "kind", "field", "old_value", "new_value")  # old/new: JSON
 
 
-def record_load_changes(conn: Connection, provider_id: int, diff: Any, now: datetime, run_id: str | None) -> dict[str, int]:
+def record_load_changes(
+    conn: Connection, provider_id: int, diff: Any, now: datetime, run_id: str | None, first_load: bool = False
+) -> dict[str, int]:
     """Write the changes of one load (a `load.CatalogDiff`); returns their count by kind.
     Call before the load replaces the pending price changes: a hold already pending with the
-    same new price is not a new change."""
+    same new price is not a new change. On a `first_load` every row of the provider was just
+    inserted: their `added` rows are copied from `models` by the database itself."""
     already_held = {
         (row.provider_model_id, row.column_name, row.new_value)
         for row in conn.execute(select(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
@@ -48,6 +51,18 @@ def record_load_changes(conn: Connection, provider_id: int, diff: Any, now: date
     for held in diff.held:
         if (held.provider_model_id, held.column, held.new) not in already_held:
             rows.append(_row("price_held", held.provider_model_id, held.column, to_fixed_point(held.old), to_fixed_point(held.new)))
+    if first_load and diff.added:
+        _lock_writers(conn)
+        conn.execute(
+            insert(catalog_changes).from_select(
+                ["provider_model_id", "kind", "provider_id", "run_id", "changed_at"],
+                select(
+                    models.c.provider_model_id, literal("added", catalog_changes.c.kind.type), models.c.provider_id,
+                    literal(run_id, catalog_changes.c.run_id.type), literal(now, catalog_changes.c.changed_at.type),
+                ).where(models.c.provider_id == provider_id).order_by(models.c.id),
+            )
+        )
+        return {"added": len(diff.added), **write_changes(conn, provider_id, rows, now, run_id)}
     return write_changes(conn, provider_id, rows, now, run_id, added=diff.added)
 
 
@@ -68,7 +83,7 @@ def write_changes(
     if not counts:
         return {}
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(_WRITER_LOCK_KEY)))
+        _lock_writers(conn)
         stamp = "\t".join([str(provider_id), scalar_text(run_id), now.isoformat()])
         text = "".join(f"{escaped(model_id)}\tadded\t\\N\t\\N\t\\N\t{stamp}\n" for model_id in added).encode()
         text += copy_rows(([row[c] for c in _COPIED] for row in rows), (3, 4), stamp)
@@ -81,6 +96,11 @@ def write_changes(
     for start in range(0, len(stamped), _CHUNK):
         conn.execute(insert(catalog_changes), stamped[start : start + _CHUNK])
     return dict(counts)
+
+
+def _lock_writers(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_WRITER_LOCK_KEY)))
 
 
 def _row(kind: str, model_id: str, field: str | None = None, old: Any = None, new: Any = None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Diff a provider's normalized frame against the catalog and apply it in one transaction.
 
 Only rows whose content changed are written, so an unchanged re-sync writes nothing but the
-provider's `last_synced_at`. A model the provider no longer lists is deactivated, never deleted;
+provider's `last_synced_at` (on PostgreSQL the same list on the same rows is recognized without a
+diff: `db/list_digest.py`). A model the provider no longer lists is deactivated, never deleted;
 one that comes back is reactivated. The provider row is locked first (PostgreSQL `FOR UPDATE`,
 SQLite `BEGIN IMMEDIATE`), so two loads of one provider serialize and each diffs against the
 other's committed result. Three guards protect the rows from a broken answer:
@@ -34,6 +35,7 @@ from .bulk_write import insert_models, one_of, update_models
 from .changes import record_load_changes
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
+from .list_digest import frame_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import NULL, frame_text, row_hashes, value_text
 from .schema import models, providers
@@ -116,10 +118,21 @@ def _load(
     engine: Engine, spec: ProviderSpec, frame: pd.DataFrame, now: datetime, *, dry_run: bool, force: bool,
     run_id: str | None, pause_point: Callable[[Connection], None] | None,
 ) -> LoadReport:
-    listed = _Listed.of(frame, now)
+    digest = frame_digest(frame) if engine.dialect.name == "postgresql" else None
+    # SQLite's write lock admits one writer: build the rows' text before taking it.
+    listed = None if digest is not None else _Listed.of(frame, now)
     with engine.connect() as conn, conn.begin() as transaction:
-        provider_id, last_synced_at = _lock_provider(conn, spec, now)
+        provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
+        if _same_list_on_same_rows(conn, provider_id, digest, digest_before):
+            report = LoadReport(provider_id=provider_id, diff=CatalogDiff(unchanged=len(frame)), dry_run=dry_run, synced_at=now)
+            if dry_run:
+                transaction.rollback()
+            else:
+                conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
+            return report
         stored = _stored_models(conn, provider_id)
+        # Built under the lock (PostgreSQL's locks only this provider) so the shortcut costs no text per row.
+        listed = listed or _Listed.of(frame, now, spelled=not stored.empty)
         diff, plan = _diff(conn, provider_id, listed, stored, now)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed)
         if shrink:
@@ -134,11 +147,25 @@ def _load(
         else:
             open_new_periods(conn, provider_id, diff.added, now, run_id)
             reopen_periods(conn, plan.repriced, now, run_id)
-        report.changes = record_load_changes(conn, provider_id, diff, now, run_id)
+        report.changes = record_load_changes(conn, provider_id, diff, now, run_id, first_load=stored.empty)
         replace_pending(conn, provider_id, diff.held, now, run_id)
+        # Only a load that left the rows as the list says may be skipped when the list comes again.
+        clean = digest is not None and not shrink and not diff.held
+        synced = {"list_digest": list_digest(conn, provider_id, digest)} if clean else {}
+        if digest_before is not None and not clean:
+            synced["list_digest"] = None
         if not shrink:  # a list the guard distrusted is not a successful sync
-            conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
+            synced["last_synced_at"] = now
+        if synced:
+            conn.execute(update(providers).where(providers.c.id == provider_id).values(**synced))
     return report
+
+
+def _same_list_on_same_rows(conn: Connection, provider_id: int, digest: str | None, digest_before: str | None) -> bool:
+    # The rows' fingerprint costs a pass over them: taken only when the list itself is the same.
+    if digest is None or digest_before is None or not digest_before.startswith(f"{digest}:"):
+        return False
+    return digest_before == list_digest(conn, provider_id, digest)
 
 
 def deactivation_guard_reason(slug: str, stored: pd.DataFrame, listed: "_Listed") -> str | None:
@@ -189,10 +216,10 @@ class _Listed:
     price_observed_at: list[datetime | None]
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
+    def of(cls, frame: pd.DataFrame, now: datetime | None = None, *, spelled: bool = True) -> "_Listed":
+        """The list; unless `spelled`, without its text and hashes (`spell` gives them a slice at a
+        time: a first load, comparing no hash, spells its rows as it sends them)."""
         now = now or datetime.now(timezone.utc)
-        texts = frame_text(frame, MODEL_COLUMNS)
-        texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
         # When a second source saw the price, the frame says so; a provider's own price is seen now.
         observed_by_id = frame.attrs.get("price_observed_at") or {}
         priced = frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
@@ -200,15 +227,30 @@ class _Listed:
             observed_by_id.get(model_id, now) if has_price else None
             for model_id, has_price in zip(frame["provider_model_id"].tolist(), priced)
         ]
-        texts["price_observed_at"] = [NULL if when is None else when.isoformat() for when in observed]
-        return cls(
+        listed = cls(
             frame=frame,
-            texts=texts,
+            texts={},
             ids=pd.Index(frame["provider_model_id"].to_numpy(dtype=object)),
-            hashes=np.array(texts["content_hash"], dtype=object),
+            hashes=np.full(len(frame), None, dtype=object),
             is_active=frame["is_active"].to_numpy(dtype=bool, na_value=True),
             price_observed_at=observed,
         )
+        if spelled:
+            listed.texts = listed.spell(0, len(frame))
+            listed.hashes = np.array(listed.texts["content_hash"], dtype=object)
+        return listed
+
+    def spell(self, start: int, stop: int) -> dict[str, list[str]]:
+        """COPY text of the rows from `start` to `stop`, with their content hashes."""
+        part = self.frame if (start, stop) == (0, len(self.frame)) else self.frame.iloc[start:stop]
+        texts = frame_text(part, MODEL_COLUMNS)
+        texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
+        spelled = {None: NULL}  # most rows share `now`: spell each time once
+        texts["price_observed_at"] = [
+            spelled[when] if when in spelled else spelled.setdefault(when, when.isoformat())
+            for when in self.price_observed_at[start:stop]
+        ]
+        return texts
 
     def rows(self, positions: list[int]) -> list[dict[str, Any]]:
         """Plain Python rows (JSON columns as stored) of the rows at `positions`, with their hash."""
@@ -223,8 +265,9 @@ class _Listed:
         return rows
 
 
-def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None]:
-    """Create or refresh the provider row and lock it for this transaction."""
+def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple[int, datetime | None, str | None]:
+    """Create or refresh the provider row and lock it for this transaction; returns its id, last
+    sync and list digest."""
     described = {
         "name": spec.name,
         "base_url": spec.base_url,
@@ -246,7 +289,7 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
     changed = {key: value for key, value in described.items() if row[key] != value}
     if changed:
         conn.execute(update(providers).where(providers.c.id == row["id"]).values(updated_at=now, **changed))
-    return row["id"], row["last_synced_at"]
+    return row["id"], row["last_synced_at"], row["list_digest"]
 
 
 def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 from catalog_pipeline.pipeline.money import to_fixed_point
+from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
 
 class ExactDecimal(TypeDecorator):
@@ -57,6 +58,17 @@ Timestamp = DateTime(timezone=True)
 
 metadata_obj = MetaData()
 
+
+def _id_column() -> Column:
+    # BIGINT on PostgreSQL for tables that grow with every sync; SQLite's rowid alias must be INTEGER.
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+def _price_columns() -> list[Column]:
+    """The six prices in USD per unit, exact: a model and each period of its price history hold the same."""
+    return [Column(name, ExactDecimal) for name in PRICE_COLUMNS]
+
+
 providers = Table(
     "providers",
     metadata_obj,
@@ -70,6 +82,8 @@ providers = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("last_synced_at", Timestamp),
+    # The last clean load's list and rows, so the same list again is known unchanged (db/list_digest.py).
+    Column("list_digest", Text),
 )
 
 # One model as sold by several providers: the Hugging Face id where one exists.
@@ -86,17 +100,12 @@ canonical_models = Table(
 models = Table(
     "models",
     metadata_obj,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id_column(),
     Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
     Column("provider_model_id", Text, nullable=False),
     Column("model_name", Text),
     Column("description", Text),
-    Column("pricing_prompt", ExactDecimal),
-    Column("pricing_completion", ExactDecimal),
-    Column("pricing_image", ExactDecimal),
-    Column("pricing_request", ExactDecimal),
-    Column("pricing_cache_read", ExactDecimal),
-    Column("pricing_cache_write", ExactDecimal),
+    *_price_columns(),
     Column("context_length", BigInteger),
     Column("max_output_tokens", BigInteger),
     Column("modality", String(128)),
@@ -114,7 +123,7 @@ models = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("metadata", JSONType, nullable=False),
-    # SHA-1 of the content columns as written: an unchanged re-sync compares hashes, not rows.
+    # SHA-1 of the content columns as written: a re-sync compares hashes, not rows.
     Column("content_hash", String(40)),
     # Where the prompt/completion prices came from ('provider' | 'huggingface-router'; see
     # db/second_source.py) and when that source first showed them.
@@ -169,16 +178,11 @@ pending_price_changes = Table(
 model_price_history = Table(
     "model_price_history",
     metadata_obj,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id_column(),
     Column("model_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("models.id"), nullable=False),
     Column("valid_from", Timestamp, nullable=False),
     Column("valid_to", Timestamp),
-    Column("pricing_prompt", ExactDecimal),
-    Column("pricing_completion", ExactDecimal),
-    Column("pricing_image", ExactDecimal),
-    Column("pricing_request", ExactDecimal),
-    Column("pricing_cache_read", ExactDecimal),
-    Column("pricing_cache_write", ExactDecimal),
+    *_price_columns(),
     Column("run_id", String(64)),
 )
 Index("ix_model_price_history_model_time", model_price_history.c.model_id, model_price_history.c.valid_from)
@@ -187,7 +191,7 @@ Index("ix_model_price_history_model_time", model_price_history.c.model_id, model
 catalog_changes = Table(
     "catalog_changes",
     metadata_obj,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id_column(),
     Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
     Column("provider_model_id", Text, nullable=False),
     Column("kind", String(32), nullable=False),

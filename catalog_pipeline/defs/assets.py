@@ -65,7 +65,7 @@ def raw_models(
         fetched = len(entries_of(module, [(page.url, page.payload) for page in pages]))
     except ProviderFetchError as exc:
         raise dg.Failure(description=f"{spec.slug}: {exc}") from None
-    source = {"fetched": fetched, "pages": len(pages), "bytes": sum(len(p.body) for p in pages), "source_url": dg.MetadataValue.url(pages[0].url)}
+    source = {"fetched": fetched, "pages": len(pages), "bytes": sum(p.size for p in pages), "source_url": dg.MetadataValue.url(pages[0].url)}
     if run_is_dry(context):
         raw = RawList(spec.slug, [(page.url, page.payload) for page in pages], pages[0].fetched_at, archive_id=None)
         yield dg.Output(raw, metadata={**source, "dry_run": True, "archived": False})

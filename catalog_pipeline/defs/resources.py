@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine, resolve_database_url
 from catalog_pipeline.pipeline import credentials
-from catalog_pipeline.pipeline.body import MiB
+from catalog_pipeline.pipeline.body import MAX_PROVIDER_VALUES, MiB
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
 from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.redact import Redactor
@@ -91,6 +91,11 @@ class ProviderApis(dg.ConfigurableResource):
     max_provider_bytes: int = Field(
         default=256 * MiB, ge=1, description="cap on all pages of one provider, received and after decompression"
     )
+    max_provider_values: int = Field(
+        default=MAX_PROVIDER_VALUES, ge=1,
+        description="cap on the JSON values in all pages of one provider, counted as they arrive: decoded,"
+        " many tiny values take far more memory than their bytes",
+    )
 
     # Not config: Dagster would show the keys. Outside a run (server, CLI checks) each call reads them anew.
     _settings: CatalogSettings | None = PrivateAttr(default=None)
@@ -117,6 +122,7 @@ class ProviderApis(dg.ConfigurableResource):
             deadline=self.deadline_seconds,
             max_page_bytes=self.max_page_bytes,
             max_provider_bytes=self.max_provider_bytes,
+            max_provider_values=self.max_provider_values,
         )
 
     def credentials_for(self, spec: ProviderSpec) -> credentials.ProviderCredentials:

@@ -1,11 +1,15 @@
 """Reading a response body within bounds: bytes received and bytes after decompression are capped
 per page and per provider (each counted on its own), and a provider's deadline cuts a body that is
 still streaming. Decompression is done here, in bounded steps, so a gzip bomb never expands in memory
-beyond the cap."""
+beyond the cap.
+
+A body is deflated from its first byte (`packed.py`): a stream cut at a cap never was whole in
+memory.
+Byte caps do not bound what a body becomes once decoded (64 MiB of `[{},{},...]` is some 1.5 GiB
+of Python objects), so the JSON values arriving are counted too, against `max_provider_values`."""
 
 from __future__ import annotations
 
-import io
 import socket
 import threading
 import time
@@ -16,10 +20,14 @@ from dataclasses import dataclass
 import httpx
 
 from .errors import ProviderFetchError
+from .packed import Packed, Packer
 
 MiB = 1024 * 1024
 PIECE = MiB  # most decompressed bytes produced by one step
 ACCEPTED_ENCODINGS = "gzip, deflate"  # sent as Accept-Encoding: the only ones decoded here
+# About 4x the largest list known (Featherless, ~22k models, ~270k values in ~8 MB) and, decoded,
+# at most about 150 MiB of objects (~150 bytes per value at worst, e.g. `{"a":0.5}`).
+MAX_PROVIDER_VALUES = 1_000_000
 
 
 @dataclass
@@ -28,18 +36,20 @@ class ReadBudget:
 
     max_page_bytes: int
     max_provider_bytes: int
+    max_provider_values: int = MAX_PROVIDER_VALUES
     received: int = 0
     decoded: int = 0
+    values: int = 0
 
 
 class DeadlinePassed(Exception):
     """The provider's deadline passed while a body was streaming."""
 
 
-def read_body(response: httpx.Response, budget: ReadBudget, *, deadline: float, snippet_only: int = 0) -> bytes:
+def read_body(response: httpx.Response, budget: ReadBudget, *, deadline: float, snippet_only: int = 0) -> Packed:
     """The decoded body. `snippet_only` > 0: an error body, read up to that many bytes and cut there."""
     decoder = _decoder_for(response.headers.get("content-encoding", ""), str(response.url))
-    out = io.BytesIO()
+    out = Packer()  # in memory: nothing unmasked goes to disk, not even to an unnamed file
     page_received = page_decoded = 0
     with _Watchdog(response, deadline) as watchdog:
         try:
@@ -52,8 +62,9 @@ def read_body(response: httpx.Response, budget: ReadBudget, *, deadline: float, 
                     budget.decoded += len(piece)
                     if snippet_only and page_decoded >= snippet_only:
                         out.write(piece[: snippet_only - page_decoded + len(piece)])
-                        return out.getvalue()
+                        return out.packed()
                     _check(page_decoded, budget.decoded, budget, "after decompression", str(response.url))
+                    _count_values(piece, budget, str(response.url))
                     out.write(piece)
                 if time.monotonic() >= deadline:
                     raise DeadlinePassed
@@ -64,8 +75,9 @@ def read_body(response: httpx.Response, budget: ReadBudget, *, deadline: float, 
     tail = decoder.flush()
     budget.decoded += len(tail)
     _check(page_decoded + len(tail), budget.decoded, budget, "after decompression", str(response.url))
+    _count_values(tail, budget, str(response.url))
     out.write(tail)
-    return out.getvalue()
+    return out.packed()
 
 
 def _check(page: int, provider: int, budget: ReadBudget, what: str, url: str) -> None:
@@ -77,6 +89,18 @@ def _check(page: int, provider: int, budget: ReadBudget, what: str, url: str) ->
         raise ProviderFetchError(
             f"{url}: the provider's pages went over {_size(budget.max_provider_bytes)} {what}"
             " in all (max_provider_bytes); stopped reading"
+        )
+
+
+def _count_values(piece: bytes, budget: ReadBudget, url: str) -> None:
+    # Every JSON value but the outermost follows a `[`, `{` or `,`: their count bounds the values
+    # (those inside strings only make it a little larger), without decoding anything.
+    budget.values += piece.count(b",") + piece.count(b"[") + piece.count(b"{")
+    if budget.values > budget.max_provider_values:
+        raise ProviderFetchError(
+            f"{url}: the provider's pages hold over {budget.max_provider_values:,} JSON values in all"
+            " (max_provider_values); stopped reading: that many values would take far more memory"
+            " decoded than their bytes"
         )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,9 +23,10 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .body import ACCEPTED_ENCODINGS, MiB, DeadlinePassed, ReadBudget, read_body
+from .body import ACCEPTED_ENCODINGS, MAX_PROVIDER_VALUES, MiB, DeadlinePassed, ReadBudget, read_body
 from .errors import ProviderFetchError
 from .origins import Origins, shown_url
+from .packed import Packed, Spool
 from .redact import NO_SECRETS, Redactor
 
 __all__ = ["FetchedPage", "HttpPolicy", "ProviderFetchError", "ProviderHttp", "decode_json"]
@@ -32,6 +35,11 @@ RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 ERROR_SNIPPET_BYTES = 16 * 1024  # how much of an error body is read, for its message
+_FIRST_CHARACTER = re.compile(r"\S")
+# A page is whole in memory only while it is decoded: its bytes, then its text, then its objects.
+# Fetches run in threads; one page decoded at a time keeps that peak to one page. json.loads holds
+# the GIL throughout anyway, so nothing that could run in parallel waits here.
+_ONE_PAGE_DECODED_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class HttpPolicy:
     deadline: float = 180.0
     max_page_bytes: int = 64 * MiB
     max_provider_bytes: int = 256 * MiB
+    max_provider_values: int = MAX_PROVIDER_VALUES
 
 
 _UNDECODED = object()
@@ -52,14 +61,28 @@ _UNDECODED = object()
 
 @dataclass
 class FetchedPage:
-    """One page as received. Its decoded `payload` can be let go while paging goes on and is decoded
-    again when next asked for: the body must stay (it is archived), two copies of every page need not."""
+    """One page as received, its body held deflated. Its decoded `payload` can be let go while paging
+    goes on and is decoded again when next asked for: the body must stay (it is archived), two
+    copies of every page need not."""
 
     url: str
     status: int
-    body: bytes
+    packed: Packed = field(repr=False)
     decoded: Any = field(default=_UNDECODED, repr=False)
     fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def of(cls, url: str, status: int, body: bytes, **rest: Any) -> "FetchedPage":
+        return cls(url, status, Packed.of(body), **rest)
+
+    @property
+    def body(self) -> bytes:
+        """Unpacked anew at each use: keep it no longer than needed."""
+        return self.packed.unpack()
+
+    @property
+    def size(self) -> int:
+        return self.packed.size
 
     @property
     def payload(self) -> Any:
@@ -73,21 +96,33 @@ class FetchedPage:
 
 def decode_json(body: bytes, *, url: str, content_type: str = "") -> Any:
     """Decode a model-list body; numbers with a fraction become exact Decimals."""
+    return parse_json(json_text(body, url=url, content_type=content_type), url=url, size=len(body))
+
+
+def json_text(body: bytes, *, url: str, content_type: str = "") -> str:
+    """The body as text, refused when empty or HTML (no copy of it beyond the text itself)."""
     text = body.decode("utf-8-sig", errors="replace")
-    stripped = text.lstrip()
-    if not stripped:
+    first = _FIRST_CHARACTER.search(text)
+    if first is None:
         raise ProviderFetchError(f"empty response body from {url}")
-    if "html" in content_type.lower() or stripped[:1] == "<":
+    if "html" in content_type.lower() or text[first.start()] == "<":
         raise ProviderFetchError(
             f"expected JSON from {url} but got an HTML page"
-            f" (content-type {content_type or 'unset'}): {_snippet(stripped)}"
+            f" (content-type {content_type or 'unset'}): {_snippet(text[first.start():first.start() + 4096])}"
         )
+    return text
+
+
+def parse_json(text: str, *, url: str, size: int) -> Any:
+    """Numbers with a fraction become exact Decimals. `size`: the body's bytes, for the message."""
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ProviderFetchError(
-            f"invalid JSON from {url} ({len(body)} bytes, possibly truncated): {exc}"
+            f"invalid JSON from {url} ({size} bytes, possibly truncated): {exc}"
         ) from None
+    except RecursionError:  # `[[[[...` a few thousand deep: small in bytes, beyond the decoder's stack
+        raise ProviderFetchError(f"JSON from {url} is nested too deeply to decode ({size} bytes)") from None
 
 
 class ProviderHttp:
@@ -110,7 +145,8 @@ class ProviderHttp:
         self.policy = policy
         self.redact = redactor
         self._origins = Origins(self.base_url, extra_origins)
-        self._budget = ReadBudget(policy.max_page_bytes, policy.max_provider_bytes)
+        self._budget = ReadBudget(policy.max_page_bytes, policy.max_provider_bytes, policy.max_provider_values)
+        self._spool = Spool()  # outlives this client: the pages refer to it until they are archived
         self._deadline = time.monotonic() + policy.deadline
         self._sleep = sleep
         self._client = httpx.Client(
@@ -218,7 +254,7 @@ class ProviderHttp:
     def _read(self, response: httpx.Response) -> FetchedPage:
         url = str(response.url)
         try:
-            body = read_body(
+            packed = read_body(
                 response, self._budget, deadline=self._deadline,
                 snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES,
             )
@@ -228,15 +264,25 @@ class ProviderHttp:
             if self._remaining() <= 0:
                 raise self._deadline_error(f"while reading the body of {url}") from None
             raise
-        body, shown = self.redact.bytes(body), self.redact(url)
-        if not response.is_success:
-            return FetchedPage(url=shown, status=response.status_code, body=body, decoded=None)
-        payload = decode_json(body, url=shown, content_type=response.headers.get("content-type", ""))
-        if (b"\\u" in body or b"\\/" in body) and self.redact.found_in(payload):
+        shown = self.redact(url)
+        with _ONE_PAGE_DECODED_AT_A_TIME:
+            body = packed.unpack()
+            masked = self.redact.bytes(body)
+            # Only what is masked is kept, and only that may wait on disk.
+            packed = Packed.of(masked, self._spool) if masked is not body else packed.spooled(self._spool)
+            del body
+            if not response.is_success:
+                return FetchedPage(url=shown, status=response.status_code, packed=packed, decoded=None)
+            text = json_text(masked, url=shown, content_type=response.headers.get("content-type", ""))
+            del masked  # the text alone stays while the objects are built
+            payload = parse_json(text, url=shown, size=packed.size)
+            escaped = "\\u" in text or "\\/" in text
+            del text
+        if escaped and self.redact.found_in(payload):
             raise ProviderFetchError(
                 f"the answer from {shown} carries a configured key in JSON-escaped form; nothing of it is kept"
             )
-        return FetchedPage(url=shown, status=response.status_code, body=body, decoded=payload)
+        return FetchedPage(url=shown, status=response.status_code, packed=packed, decoded=payload)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

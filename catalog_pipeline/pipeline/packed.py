@@ -1,0 +1,108 @@
+"""Page bodies held deflated, the large ones on disk once masked: a page waiting for the next one
+or for the archive costs at most `SPOOL_PIECE` of memory, however large and incompressible it is."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import zlib
+
+SPOOL_PIECE = 1024 * 1024  # packed bytes gathered in memory before they go to the provider's spool
+PACK_LEVEL = 1  # deflate's fastest: JSON still shrinks several times over
+
+
+class Spool:
+    """One provider's packed bodies in an unnamed temporary file, gone once the last page that
+    refers to it is: nothing to clean up, whatever way a run ends."""
+
+    def __init__(self) -> None:
+        self._file = None
+        self._end = 0
+        self._lock = threading.Lock()
+
+    def append(self, data: bytes) -> tuple[int, int]:
+        """Where `data` now lies: (offset, length)."""
+        with self._lock:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="catalog-pages-")
+            offset = self._end
+            written = 0
+            while written < len(data):
+                written += os.pwrite(self._file.fileno(), memoryview(data)[written:], offset + written)
+            self._end += len(data)
+        return offset, len(data)
+
+    def read_into(self, target: memoryview, offset: int) -> None:
+        done = 0
+        while done < len(target):
+            got = os.preadv(self._file.fileno(), [target[done:]], offset + done)
+            if got <= 0:
+                raise OSError(f"the page spool ended {len(target) - done} bytes early")
+            done += got
+
+
+class Packed:
+    """A body held deflated; `unpack()` gives its bytes anew each time, for as long as they are needed."""
+
+    __slots__ = ("_memory", "_spool", "_segments", "size")
+
+    def __init__(self, memory: bytes, size: int, spool: Spool | None = None, segments: tuple = ()) -> None:
+        self._memory = memory
+        self._spool = spool
+        self._segments = segments
+        self.size = size
+
+    @classmethod
+    def of(cls, body: bytes, spool: Spool | None = None) -> "Packed":
+        packer = Packer(spool)
+        packer.write(body)
+        return packer.packed()
+
+    def spooled(self, spool: Spool) -> "Packed":
+        """This body, on disk if it is large."""
+        if self._segments or len(self._memory) < SPOOL_PIECE:
+            return self
+        return Packed(b"", self.size, spool, (spool.append(self._memory),))
+
+    def unpack(self) -> bytes:
+        data = self._memory
+        if self._segments:
+            data = bytearray(sum(length for _, length in self._segments))
+            view, position = memoryview(data), 0
+            for offset, length in self._segments:
+                self._spool.read_into(view[position:position + length], offset)
+                position += length
+        # bufsize: the output is allocated once, at its known size, rather than grown.
+        return zlib.decompress(data, bufsize=max(self.size, 1))
+
+
+class Packer:
+    """Deflates a body as it arrives; with a spool, every `SPOOL_PIECE` of output goes to disk."""
+
+    def __init__(self, spool: Spool | None = None) -> None:
+        self._zlib = zlib.compressobj(PACK_LEVEL)
+        self._spool = spool
+        self._parts: list[bytes] = []
+        self._pending = 0
+        self._segments: list[tuple[int, int]] = []
+        self._size = 0
+
+    def write(self, piece: bytes) -> None:
+        self._size += len(piece)
+        if out := self._zlib.compress(piece):
+            self._parts.append(out)
+            self._pending += len(out)
+            if self._spool is not None and self._pending >= SPOOL_PIECE:
+                self._to_spool()
+
+    def packed(self) -> Packed:
+        self._parts.append(self._zlib.flush())
+        if not self._segments:
+            return Packed(b"".join(self._parts), self._size)
+        self._to_spool()
+        return Packed(b"", self._size, self._spool, tuple(self._segments))
+
+    def _to_spool(self) -> None:
+        self._segments.append(self._spool.append(b"".join(self._parts)))
+        self._parts, self._pending = [], 0

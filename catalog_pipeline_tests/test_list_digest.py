@@ -1,0 +1,149 @@
+"""The unchanged-list shortcut (db/list_digest.py): taken only when both the list and the provider's
+rows are as the last clean load left them; anything else diffs in full, as before."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+import catalog_pipeline.db.load as load_module
+from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.db.list_digest import frame_digest
+from catalog_pipeline.db.load import load_provider_models
+from catalog_pipeline.db.schema import models, providers
+from catalog_pipeline.pipeline.records import MODEL_COLUMNS, MODEL_FRAME_DTYPES, ModelRecord, records_to_frame
+from catalog_pipeline.providers import adapter_for
+
+from .catalog_snapshot import every_table
+
+SPEC = adapter_for("openrouter").SPEC
+RECORDS = [
+    ModelRecord(
+        provider_model_id="a/full",
+        model_name="Full",
+        description="tab\there",
+        pricing_prompt=Decimal("0.000001"),
+        pricing_completion=Decimal("0.000002"),
+        context_length=8192,
+        input_modalities=["text"],
+        supports_vision=True,
+        deprecation_date=date(2027, 1, 1),
+        metadata={"b": [1, Decimal("0.5"), None], "a": "x"},
+    ),
+    *(ModelRecord(f"b/plain-{i}", pricing_prompt=Decimal("0.000003")) for i in range(5)),
+]
+
+
+def _load(url: str, records=RECORDS, **kwargs):
+    return load_provider_models(catalog_engine(url), SPEC, records_to_frame(records), **kwargs)
+
+
+def _unchanged(count: int) -> dict[str, int]:
+    return {"added": 0, "updated": 0, "reactivated": 0, "deactivated": 0, "unchanged": count, "held_price_changes": 0}
+
+
+def _no_row_by_row_diff(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("the shortcut should have been taken")
+
+    monkeypatch.setattr(load_module._Listed, "of", classmethod(refuse))
+
+
+def _values(column: str) -> list:
+    """Values of the column that the catalog stores apart."""
+    if column.startswith("pricing_"):
+        return [None, Decimal("0"), Decimal("0.5")]
+    if column.endswith("_date"):
+        return [None, date(2000, 1, 1), date(2000, 1, 2)]
+    if column.endswith("_modalities"):
+        return [None, [], ["text"]]
+    if column == "metadata":
+        return [{}, {"a": None}, {"a": "null"}, {"a": float("nan")}]  # NaN is stored as "nan", not null
+    return {"string": [None, "\\N", "None"], "Int64": [None, 0, 1], "boolean": [None, False, True]}[MODEL_FRAME_DTYPES[column]]
+
+
+def test_every_single_value_moves_the_frame_digest() -> None:
+    assert frame_digest(records_to_frame(RECORDS)) == frame_digest(records_to_frame(RECORDS))
+    for column in MODEL_COLUMNS:
+        digests, values = set(), _values(column)
+        for value in values:
+            record = ModelRecord(**{**vars(RECORDS[1]), column: value})
+            # without RECORDS[0], whose Decimal in metadata sends the whole column down the exact path
+            digests.add(frame_digest(records_to_frame([record, *RECORDS[2:]])))
+        assert len(digests) == len(values), column
+    # the spelling counts, so a respelled price misses the shortcut (and the full diff finds it unchanged)
+    respelled = ModelRecord(**{**vars(RECORDS[0]), "pricing_prompt": Decimal("0.0000010")})
+    assert frame_digest(records_to_frame([respelled, *RECORDS[1:]])) != frame_digest(records_to_frame(RECORDS))
+
+
+def test_the_same_list_again_takes_the_shortcut_and_writes_nothing(postgres_url: str, monkeypatch) -> None:
+    _load(postgres_url)
+    before = every_table(postgres_url)
+    _no_row_by_row_diff(monkeypatch)
+    report = _load(postgres_url)
+    assert report.diff.counts() == _unchanged(len(RECORDS)) and report.changes == {}
+    after = every_table(postgres_url)
+    synced = [table for table in before if before[table] != after[table]]
+    assert synced == ["providers"]  # last_synced_at only
+    dry = _load(postgres_url, dry_run=True)
+    assert dry.diff.counts() == _unchanged(len(RECORDS)) and every_table(postgres_url) == after
+
+
+def test_a_row_written_by_another_writer_is_diffed_in_full(postgres_url: str) -> None:
+    _load(postgres_url)
+    engine = catalog_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(update(models).where(models.c.provider_model_id == "b/plain-0").values(content_hash="0" * 40))
+        right = conn.execute(select(models.c.content_hash).where(models.c.provider_model_id == "b/plain-1")).scalar()
+    report = _load(postgres_url)
+    assert report.diff.counts() == _unchanged(len(RECORDS))
+    with engine.connect() as conn:  # the full diff found the content equal and rewrote the hash
+        assert conn.execute(select(models.c.content_hash).where(models.c.provider_model_id == "b/plain-0")).scalar() == right
+
+
+def test_a_change_in_the_list_is_written(postgres_url: str) -> None:
+    _load(postgres_url)
+    changed = [ModelRecord(**{**vars(RECORDS[0]), "metadata": {"b": [1, Decimal("0.5"), None], "a": "y"}}), *RECORDS[1:]]
+    report = _load(postgres_url, changed)
+    assert report.diff.updated == {"a/full": {"metadata": [{"a": "x", "b": [1, "0.5", None]}, {"a": "y", "b": [1, "0.5", None]}]}}
+
+
+def test_a_load_that_held_a_price_is_not_skipped_next_time(postgres_url: str) -> None:
+    _load(postgres_url)
+    jumped = [ModelRecord(**{**vars(RECORDS[0]), "pricing_prompt": Decimal("0.001")}), *RECORDS[1:]]
+    assert _load(postgres_url, jumped).diff.counts()["held_price_changes"] == 1
+    again = _load(postgres_url, jumped)
+    assert again.diff.counts()["held_price_changes"] == 1
+    with catalog_engine(postgres_url).connect() as conn:
+        assert conn.execute(select(providers.c.list_digest)).scalar() is None
+
+
+def test_a_list_the_shrink_guard_refused_is_refused_again(postgres_url: str) -> None:
+    _load(postgres_url)
+    assert _load(postgres_url, RECORDS[:2]).shrink_guard
+    assert _load(postgres_url, RECORDS[:2]).shrink_guard
+
+
+def test_a_first_load_sent_in_slices_keeps_each_row_whole(postgres_url: str) -> None:
+    """Slices of 10,000 rows: every row's text, hash and deactivation travel together."""
+    records = [
+        ModelRecord(f"m/{i:05d}", model_name=f"n{i}", pricing_prompt=Decimal(i).scaleb(-9) if i % 3 else None, is_active=i % 7 != 0)
+        for i in range(20_005)
+    ]
+    frame = records_to_frame(records)
+    load_provider_models(catalog_engine(postgres_url), SPEC, frame)
+    expected = dict(zip(frame["provider_model_id"], load_module._Listed.of(frame).hashes))
+    with catalog_engine(postgres_url).connect() as conn:
+        stored = conn.execute(
+            select(models.c.provider_model_id, models.c.model_name, models.c.content_hash, models.c.is_active,
+                   models.c.deactivated_at, models.c.price_observed_at, models.c.pricing_prompt)
+        ).all()
+    assert len(stored) == len(records)
+    for row in stored:
+        i = int(row.provider_model_id[2:])
+        assert row.model_name == f"n{i}" and row.content_hash == expected[row.provider_model_id]
+        assert row.is_active == (i % 7 != 0) and (row.deactivated_at is None) == row.is_active
+        assert (row.price_observed_at is None) == (row.pricing_prompt is None) == (i % 3 == 0)
