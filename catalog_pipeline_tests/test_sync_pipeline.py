@@ -31,6 +31,15 @@ def test_first_sync_adds_and_second_changes_nothing(provider_env, catalog_url):
     meta = catalog_metadata(first)
     assert meta["message"] == "Synced 5 models from openrouter. Fetched: 5, Transformed: 5, Skipped: 0"
     assert (meta["added"], meta["updated"], meta["deactivated"], meta["unchanged"]) == (5, 0, 0, 0)
+    # The frame checks run in normalized_models' step, each recorded for the provider's partition.
+    frame_checks = {
+        e.event_specific_data.asset_check_key: e.event_specific_data
+        for e in first.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.step_key == "normalized_models"
+    }
+    assert {(key.asset_key.path[-1], key.name) for key in frame_checks} == {
+        ("normalized_models", "prices_are_plausible"), ("normalized_models", "model_ids_and_limits_are_valid"),
+    }
+    assert all(check.passed and check.partition == "openrouter" for check in frame_checks.values())
     before = catalog_state(catalog_url)
 
     second = materialize_provider("openrouter", catalog_url)
@@ -247,3 +256,18 @@ def test_an_unchanged_list_is_archived_once_and_still_replayable(provider_env, c
         assert [r["body_of_id"] for r in rows[1:]] == [rows[0]["id"], rows[0]["id"]]
         archived = latest_archive(conn, "openrouter")
     assert archived.id == rows[2]["id"] and len(archived.pages[0][1]["data"]) == 5
+
+
+def test_frames_derived_from_the_normalized_frame_share_its_report_instead_of_copying_it(sqlite_url):
+    from datetime import datetime, timezone
+
+    from catalog_pipeline.db.engine import catalog_engine
+    from catalog_pipeline.defs.handoff import RawList, normalized_frame
+
+    raw = RawList("openrouter", [("https://openrouter.ai/api/v1/models", openrouter_payload())], datetime.now(timezone.utc), None)
+    frame = normalized_frame(raw, catalog_engine(sqlite_url))
+    assert frame.attrs["fetched"] == 5 and frame.attrs["price_observed_at"]  # each priced model
+    derived = frame[frame["is_active"]]["provider_model_id"]  # pandas hands attrs on to each
+    for key in ("skipped", "price_observed_at"):
+        assert derived.attrs[key] is frame.attrs[key]
+    assert derived.attrs["second_source"].filled is frame.attrs["second_source"].filled
