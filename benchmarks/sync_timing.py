@@ -58,6 +58,8 @@ def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict
         first_run: list[float] = []
         _stopwatch(assets, "entries_of", totals, "transform")
         _stopwatch(handoff, "normalize", totals, "transform")
+        # Filling missing prices from the router's offers is part of normalizing, not Dagster's.
+        _stopwatch(handoff, "apply_price_sources", totals, "transform")
         _stopwatch(assets, "archive_pages", totals, "archive")
         _stopwatch(handoff, "latest_archive", totals, "archive")
         _stopwatch(assets, "load_provider_models", totals, "load", lambda report: models.append(sum(report.diff.counts()[k] for k in ("added", "updated", "unchanged"))))

@@ -11,20 +11,27 @@ Dagster's own, so an instance can switch to or from it in its dagster.yaml at an
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import sys
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Sequence, TextIO
 
+from dagster import Field, Float, StringSource
 from dagster.version import __version__ as dagster_version
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.instance.ref import compute_logs_directory
 from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
+from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION, LocalComputeLogManager
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._utils import ensure_file, touch_file
 from dagster._core.storage.sqlite_storage import (
     DagsterSqliteStorage,
     _event_logs_directory,
@@ -74,10 +81,44 @@ class _Engines:
             self._engines.clear()
 
 
-class OpenSqliteRunStorage(SqliteRunStorage):
+class _RemembersTrueProbes:
+    """Dagster asks its SQLite storage, several times per event and run, whether a table, column or
+    data migration exists: each time a schema inspection, `has_table` on a connection of its own.
+    Migrations only ever add them, so a yes is kept for the life of the storage (as Dagster's
+    PostgreSQL storage keeps its secondary indexes); a no is asked again."""
+
+    def _probe(self, key: tuple, ask: Callable[[], bool]) -> bool:
+        known = self.__dict__.setdefault("_true_probes", set())
+        if key in known:
+            return True
+        answer = ask()
+        if answer:
+            known.add(key)
+        return answer
+
+
+class OpenSqliteRunStorage(_RemembersTrueProbes, SqliteRunStorage):
     def __init__(self, conn_string: str, inst_data=None) -> None:
         self._open_engines = _Engines(keep=1)
         super().__init__(conn_string, inst_data)
+
+    def has_built_index(self, migration_name: str) -> bool:
+        return self._probe(("index", migration_name), lambda: super(OpenSqliteRunStorage, self).has_built_index(migration_name))
+
+    def has_run_stats_index_cols(self) -> bool:
+        return self._probe(("run_stats",), super().has_run_stats_index_cols)
+
+    def has_bulk_actions_selector_cols(self) -> bool:
+        return self._probe(("bulk_actions_selector",), super().has_bulk_actions_selector_cols)
+
+    def has_backfill_id_column(self) -> bool:
+        return self._probe(("backfill_id",), super().has_backfill_id_column)
+
+    def has_bulk_action_job_name_column(self) -> bool:
+        return self._probe(("bulk_action_job_name",), super().has_bulk_action_job_name_column)
+
+    def has_backfill_tags_table(self) -> bool:
+        return self._probe(("backfill_tags",), super().has_backfill_tags_table)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -89,10 +130,20 @@ class OpenSqliteRunStorage(SqliteRunStorage):
         super().dispose()
 
 
-class OpenSqliteEventLogStorage(SqliteEventLogStorage):
+class OpenSqliteEventLogStorage(_RemembersTrueProbes, SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data=None) -> None:
         self._open_engines = _Engines(keep=OPEN_RUN_DATABASES + 1)  # + the index shard
         super().__init__(base_dir, inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        return self._probe(("table", table_name), lambda: super(OpenSqliteEventLogStorage, self).has_table(table_name))
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        ask = super()._has_asset_key_col_on_connection
+        return self._probe(("asset_key_column", column_name), lambda: ask(conn, column_name))
+
+    def has_secondary_index(self, name: str) -> bool:
+        return self._probe(("index", name), lambda: super(OpenSqliteEventLogStorage, self).has_secondary_index(name))
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
@@ -150,3 +201,72 @@ class OpenSqliteStorage(DagsterSqliteStorage):
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> "OpenSqliteStorage":
         return cls.from_local(inst_data=inst_data, **config_value)
+
+
+class _Tee(io.TextIOBase):
+    """Writes to the stream it replaces and to the run's log file."""
+
+    def __init__(self, stream: TextIO, copy: TextIO) -> None:
+        self._stream = stream
+        self._copy = copy
+
+    def write(self, text: str) -> int:
+        self._stream.write(text)
+        self._copy.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+        self._copy.flush()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", "utf-8")
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)  # e.g. `buffer`: bytes written there are shown, not captured
+
+
+class MirroredComputeLogManager(LocalComputeLogManager):
+    """`compute_logs: {module: catalog_pipeline.dagster_storage, class: MirroredComputeLogManager,
+    config: {instance_home: ...}}`: Dagster's local compute logs, in the same files (under
+    `instance_home`/storage, as by default), still shown on the terminal too.
+
+    Dagster's own mirrors the captured output back to the terminal with a `tail -F` process and a
+    Python watcher process for each of stdout and stderr: four processes started and stopped for
+    every run, which cost an in-process provider run more than its bookkeeping did. Here the run's
+    `sys.stdout` and `sys.stderr` write to both: what Python code prints (steps, Dagster's console
+    logger) is captured; output a child process writes straight to the file descriptors is not.
+    """
+
+    def __init__(self, instance_home: str, polling_timeout: float | None = None, inst_data=None) -> None:
+        self._instance_home = instance_home
+        super().__init__(compute_logs_directory(instance_home), polling_timeout, inst_data)
+
+    @classmethod
+    def config_type(cls):
+        return {"instance_home": StringSource, "polling_timeout": Field(Float, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> "MirroredComputeLogManager":
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def capture_logs(self, log_key: Sequence[str]) -> Iterator[CapturedLogContext]:
+        paths = [self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[kind]) for kind in (ComputeIOType.STDOUT, ComputeIOType.STDERR)]
+        for path in paths:
+            ensure_file(path)
+        with open(paths[0], "a", buffering=1, encoding="utf8") as out, open(paths[1], "a", buffering=1, encoding="utf8") as err:
+            stdout, stderr = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = _Tee(stdout, out), _Tee(stderr, err)
+            try:
+                yield CapturedLogContext(log_key)
+            finally:
+                sys.stdout, sys.stderr = stdout, stderr
+        touch_file(self.complete_artifact_path(log_key))  # as Dagster's: the UI knows the capture ended

@@ -5,7 +5,6 @@ import dagster as dg
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
 from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.cross_provider import cross_provider_definitions
-from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.defs.schedules import daily_catalog_sync_schedule
@@ -20,7 +19,6 @@ def defs() -> dg.Definitions:
     settings = load_settings()
     sync = dg.Definitions(
         assets=[raw_models, normalized_models, model_catalog],
-        asset_checks=[prices_are_plausible, model_ids_and_limits_are_valid],
         jobs=[catalog_sync_job, catalog_replay_job],
         schedules=[daily_catalog_sync_schedule(settings.sync_cron)],
         sensors=[build_change_notifier(settings=settings)],

@@ -52,6 +52,14 @@ storage:
     config:
       base_dir:
         env: DAGSTER_HOME
+# Dagster's compute logs in the same files, mirrored to the terminal without a tail and a watcher
+# process per stream and run (see catalog_pipeline/dagster_storage.py).
+compute_logs:
+  module: catalog_pipeline.dagster_storage
+  class: MirroredComputeLogManager
+  config:
+    instance_home:
+      env: DAGSTER_HOME
 """
 
 WORKSPACE_YAML = f"""\

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import dagster as dg
 
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
-from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.jobs import catalog_replay_job, catalog_sync_job
 from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
@@ -53,7 +52,6 @@ def catalog_definitions(database_url: str, apis: ProviderApis) -> dg.Definitions
     """The code location's jobs and assets, with these HTTP limits (for `sync.sync_providers`)."""
     return dg.Definitions(
         assets=[raw_models, normalized_models, model_catalog],
-        asset_checks=[prices_are_plausible, model_ids_and_limits_are_valid],
         jobs=[catalog_sync_job, catalog_replay_job],
         resources={"catalog_db": CatalogDatabase(url=database_url), "provider_apis": apis, IO_MANAGER_KEY: catalog_handoff},
         executor=dg.in_process_executor,

@@ -6,11 +6,10 @@ import dagster as dg
 
 from catalog_pipeline.defs.assets import model_catalog, normalized_models, raw_models
 from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
-from catalog_pipeline.defs.checks import model_ids_and_limits_are_valid, prices_are_plausible
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.defs.outcome import run_outcome
 
-CATALOG_DEFS = [raw_models, normalized_models, model_catalog, prices_are_plausible, model_ids_and_limits_are_valid]
+CATALOG_DEFS = [raw_models, normalized_models, model_catalog]
 
 FAST_APIS = ProviderApis(
     connect_timeout_seconds=2, read_timeout_seconds=2, max_attempts=3,

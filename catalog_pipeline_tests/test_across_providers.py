@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from catalog_pipeline.db.changes import read_changes
@@ -19,6 +20,7 @@ from .across_helpers import (
     openrouter_payload, per_million, serve,
 )
 from .catalog_snapshot import models_by_id
+from .module_catalogs import catalog_template, serving
 from .sync_helpers import failure_message, materialize_provider
 
 
@@ -29,8 +31,24 @@ def sync(server, database_url, **payloads) -> None:
         assert result.success, failure_message(result)
 
 
-def test_groq_without_a_list_price_gets_the_routers_groq_offer_marked_as_such(provider_env, catalog_url):
-    sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload())
+def _sync_router_then_groq(url: str) -> None:
+    with serving("huggingface", "groq") as server:
+        sync(server, url, huggingface=default_router_payload(), groq=groq_payload())
+
+
+router_then_groq = catalog_template(_sync_router_then_groq, "router_then_groq")
+
+
+@pytest.fixture
+def synced_router_then_groq(router_then_groq, catalog_url) -> str:
+    """`catalog_url` as syncing the default router answer, then Groq's fixture, left it."""
+    router_then_groq.restore_into(catalog_url)
+    assert models_by_id(catalog_url, "groq") and models_by_id(catalog_url, "huggingface")
+    return catalog_url
+
+
+def test_groq_without_a_list_price_gets_the_routers_groq_offer_marked_as_such(synced_router_then_groq):
+    catalog_url = synced_router_then_groq
     groq = models_by_id(catalog_url, "groq")
     llama = groq["llama-3.3-70b-versatile"]
     assert llama["pricing_prompt"] == per_million("0.59") and llama["pricing_completion"] == per_million("0.79")
@@ -52,16 +70,16 @@ def test_a_providers_own_price_is_never_overwritten(provider_env, catalog_url):
     assert llama["price_source"] == "provider"
 
 
-def test_resync_keeps_the_row_and_its_observation_time(provider_env, catalog_url):
-    sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload())
+def test_resync_keeps_the_row_and_its_observation_time(provider_env, synced_router_then_groq):
+    catalog_url = synced_router_then_groq
     before = models_by_id(catalog_url, "groq")["llama-3.3-70b-versatile"]
     sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload())
     after = models_by_id(catalog_url, "groq")["llama-3.3-70b-versatile"]
     assert after == before  # same price, same source: not even updated_at moves
 
 
-def test_a_router_price_moving_tenfold_is_held_like_any_other(provider_env, catalog_url):
-    sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload())
+def test_a_router_price_moving_tenfold_is_held_like_any_other(provider_env, synced_router_then_groq):
+    catalog_url = synced_router_then_groq
     sync(provider_env, catalog_url, huggingface=default_router_payload(groq_input=59, groq_output=79))
     sync(provider_env, catalog_url, groq=groq_payload())
     llama = models_by_id(catalog_url, "groq")["llama-3.3-70b-versatile"]

@@ -9,21 +9,10 @@ import pytest
 
 from catalog_pipeline.cli.catalog import main as catalog_main
 
-from .across_helpers import default_router_payload, groq_payload, materialize_cross_provider, novita_payload, serve
-from .cli_helpers import sync_models
+from .across_helpers import default_router_payload, groq_payload, serve
+from .cli_helpers import sync_models_in_process
 from .catalog_snapshot import catalog_state, models_by_id
-from .sync_helpers import materialize_provider
-
-
-@pytest.fixture
-def synced(provider_env, sqlite_url, tmp_path):
-    serve(provider_env, "huggingface", default_router_payload())
-    serve(provider_env, "groq", groq_payload())
-    serve(provider_env, "novita", novita_payload(2600, 3900))  # 2x the router's quote for Novita
-    for slug in ("huggingface", "groq", "novita"):
-        assert materialize_provider(slug, sqlite_url).success
-    assert materialize_cross_provider(sqlite_url, tmp_path / "asset-exports").success
-    return sqlite_url
+from .synced_catalog import synced, synced_catalog_file  # noqa: F401 - fixtures
 
 
 def test_discrepancies_table_and_json(synced, capsys):
@@ -88,7 +77,7 @@ def test_admin_offers_answer(synced, monkeypatch):
 def test_sync_models_syncs_the_router_first_then_links_and_exports(provider_env, catalog_url, tmp_path):
     serve(provider_env, "huggingface", default_router_payload())
     serve(provider_env, "groq", groq_payload())
-    done = sync_models("--providers", "groq", "huggingface", database_url=catalog_url)
+    done = sync_models_in_process("--providers", "groq", "huggingface", database_url=catalog_url)
     assert done.returncode == 0, done.stdout + done.stderr
     # Groq is listed first, yet its price comes from the router synced in the same call.
     groq = models_by_id(catalog_url, "groq")["llama-3.3-70b-versatile"]

@@ -20,7 +20,8 @@ from catalog_pipeline.db.schema import models, providers
 from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS, adapter_for
 
 from .catalog_snapshot import models_by_id
-from .cli_helpers import provider_lines, sync_models, sync_models_in_process
+from .cli_helpers import provider_lines, sync_models_in_process
+from .extra_providers import sync_models_with_providers
 from .conftest import FIXTURES
 from .fixture_routes import serve_all_providers, serve_provider
 from .http_server import Reply
@@ -142,13 +143,12 @@ def test_a_provider_added_as_a_module_and_a_fixture_syncs_end_to_end(provider_en
         adapter.SPEC.base_url_env_var: f"{provider_env.url}/{FAKE_SLUG}",
         adapter.SPEC.api_key_env_var: "test-key-acme-0123456789",
     }
-    run = {"database_url": sqlite_url, "extra_env": env, "module": "catalog_pipeline_tests.extra_providers"}
-
-    listed = sync_models(str(package), "--list-providers", **run)
+    listed, done = sync_models_with_providers(
+        package, ["--list-providers"], ["--providers", FAKE_SLUG], database_url=sqlite_url, extra_env=env
+    )
     assert listed.returncode == 0, listed.stderr
     assert FAKE_SLUG in listed.stdout and f"{len(PROVIDER_SLUGS) + 1} providers" in listed.stdout
 
-    done = sync_models(str(package), "--providers", FAKE_SLUG, **run)
     assert done.returncode == 0, done.stdout + done.stderr
     line = provider_lines(done.stdout, {FAKE_SLUG})[FAKE_SLUG]
     assert "OK" in line and "Fetched: 3, Transformed: 2, Skipped: 1" in line, line

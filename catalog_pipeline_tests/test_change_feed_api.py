@@ -1,39 +1,34 @@
-"""GET /admin/model-sync/changes and the expiring models in /status, from a real catalog-server
-on each database."""
+"""GET /admin/model-sync/changes and the expiring models in /status, through the whole server app
+on each database (the catalog-server process itself is test_server_process.py's)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta, timezone
 
-import httpx
 import pytest
 
 from .change_scenarios import GROQ, load, model, produce_one_change_of_each_kind
-from .server_process import ServerProcess
+from .server_fakes import KEY, FakeClock, FakeRuns, server_client
 
 from catalog_pipeline.db.engine import catalog_engine
 
-KEY = "changes-admin-key-0123456789-abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture
-def server(catalog_url, tmp_path):
+def server(catalog_url, monkeypatch):
     produce_one_change_of_each_kind(catalog_url)
-    env = {name: value for name, value in os.environ.items() if not name.endswith(("_API_KEY", "_BASE_URL"))}
-    env.update(ADMIN_API_KEY=KEY, DAGSTER_HOME=str(tmp_path / "dagster_home"), CATALOG_DATABASE_URL=catalog_url)
-    process = ServerProcess(env, tmp_path / "server.log").start(KEY)
-    yield process
-    assert process.stop() == []
+    monkeypatch.setenv("CATALOG_DATABASE_URL", catalog_url)
+    with server_client(FakeRuns(), FakeClock()) as client:
+        yield client
 
 
-def get(server: ServerProcess, path: str, **params) -> httpx.Response:
-    return httpx.get(server.url + path, params=params, headers=AUTH, timeout=60)
+def get(server, path: str, **params):
+    return server.get(path, params=params, headers=AUTH)
 
 
-def test_changes_page_filter_refuse_bad_queries_and_status_lists_expiring_models(server: ServerProcess, catalog_url: str):
-    assert httpx.get(server.url + "/admin/model-sync/changes", timeout=60).status_code == 401
+def test_changes_page_filter_refuse_bad_queries_and_status_lists_expiring_models(server, catalog_url: str):
+    assert server.get("/admin/model-sync/changes").status_code == 401
 
     everything = get(server, "/admin/model-sync/changes", limit="1000").json()
     assert everything["next_cursor"] is None
@@ -76,14 +71,13 @@ def test_changes_page_filter_refuse_bad_queries_and_status_lists_expiring_models
     ]:
         answer = get(server, "/admin/model-sync/changes", **params)
         assert answer.status_code == 400 and named in answer.json()["message"], (params, answer.text)
-    twice = httpx.get(server.url + "/admin/model-sync/changes?kind=added&kind=changed", headers=AUTH, timeout=60)
+    twice = server.get("/admin/model-sync/changes?kind=added&kind=changed", headers=AUTH)
     assert twice.status_code == 400 and "kind is given more than once" in twice.json()["message"]
 
     document = get(server, "/admin/openapi.json").json()
     operation = document["paths"]["/admin/model-sync/changes"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"since", "provider", "kind", "limit", "cursor"}
 
-    # One server per database is slow to start: the status check shares it.
     today = datetime.now(timezone.utc).date()
     load(
         catalog_engine(catalog_url), GROQ,

@@ -1,6 +1,8 @@
 """The default instance's storage (catalog_pipeline/dagster_storage.py) records what Dagster's own
 SQLite storage records, in the same files: an instance can switch between the two at any time."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -8,7 +10,7 @@ import pytest
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-from catalog_pipeline.dagster_storage import OPEN_RUN_DATABASES, OpenSqliteEventLogStorage
+from catalog_pipeline.dagster_storage import OPEN_RUN_DATABASES, MirroredComputeLogManager, OpenSqliteEventLogStorage
 from catalog_pipeline.instance import prepare_dagster_home
 
 
@@ -68,3 +70,57 @@ def test_each_run_database_is_a_complete_one(default_home: Path) -> None:
     with dg.DagsterInstance.get() as plain:
         plain.upgrade()
         assert [e.user_message for e in plain.all_logs(second) if not e.dagster_event] == ["counting"]
+
+
+
+@dg.asset
+def talkative() -> None:
+    print("to stdout")
+    print("to stderr", file=sys.stderr)
+
+
+def test_a_runs_output_is_captured_for_the_ui_and_still_shown_without_starting_a_process(
+    default_home: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a run started a process: {args}")
+
+    with dg.DagsterInstance.get() as instance:
+        logs = instance.compute_log_manager
+        assert isinstance(logs, MirroredComputeLogManager)
+        with monkeypatch.context() as patched:
+            patched.setattr(subprocess, "Popen", no_process)
+            result = dg.materialize([talkative], instance=instance)
+        assert result.success
+        captured = next(e.dagster_event for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.LOGS_CAPTURED)
+        log_key = logs.build_log_key_for_run(result.run_id, captured.logs_captured_data.file_key)
+        assert logs.is_capture_complete(log_key)
+        data = logs.get_log_data(log_key)
+        path = Path(logs.get_captured_local_path(log_key, "out"))
+    assert b"to stdout" in data.stdout and b"to stderr" in data.stderr
+    assert path.is_relative_to(default_home / "storage")  # where Dagster's own manager keeps them
+    shown = capsys.readouterr()
+    assert "to stdout" in shown.out and "to stderr" in shown.err
+
+
+def test_schema_probes_answered_yes_are_not_asked_again(default_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy
+
+    inspections = []
+    inspect = sqlalchemy.inspect
+    monkeypatch.setattr(sqlalchemy, "inspect", lambda subject, *a, **k: inspections.append(subject) or inspect(subject, *a, **k))
+    with dg.DagsterInstance.get() as instance:
+        assert dg.materialize([counted], instance=instance).success
+        assert inspections  # the first run asked
+        inspections.clear()
+        assert dg.materialize([counted], instance=instance).success
+        assert inspections == []  # the second asked nothing it had been told yes
+        asked = []
+        base_has_table = SqliteEventLogStorage.has_table
+        monkeypatch.setattr(SqliteEventLogStorage, "has_table", lambda self, name: asked.append(name) or base_has_table(self, name))
+        storage = instance.event_log_storage
+        assert storage.has_table("asset_check_executions") and storage.has_table("asset_check_executions")
+        assert asked == ["asset_check_executions"]
+        asked.clear()
+        assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+        assert asked == ["no_such_table", "no_such_table"]  # a no is asked again, each time

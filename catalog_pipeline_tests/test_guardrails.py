@@ -28,10 +28,12 @@ from catalog_pipeline.pipeline.records import ModelRecord, records_to_frame
 from catalog_pipeline.providers import adapter_for
 
 from .catalog_snapshot import catalog_state, models_by_id
-from .cli_helpers import REPO, sync_models, sync_models_in_process
+from .cli_helpers import REPO, sync_models_in_process
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
 from .load_worker import synthetic_frame
+from .module_catalogs import openrouter_template, synced_openrouter  # noqa: F401 - fixtures
+from .printed import everything_printed
 from .sync_helpers import catalog_metadata, failure_message, materialize_provider
 
 OPENROUTER = adapter_for("openrouter").SPEC
@@ -48,10 +50,8 @@ def serve(server, payload) -> None:
 # --- checks -------------------------------------------------------------------------------
 
 
-def test_prices_1000x_the_last_sync_are_stopped_before_the_tables(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_prices_1000x_the_last_sync_are_stopped_before_the_tables(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
     before = catalog_state(catalog_url)
 
     inflated = copy.deepcopy(payload)
@@ -88,10 +88,8 @@ def test_check_functions_fail_on_the_bad_frames_they_guard():
     assert prices_are_plausible(good).passed and model_ids_and_limits_are_valid(good).passed
 
 
-def test_tenfold_and_paid_to_free_moves_are_held_until_accepted(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_tenfold_and_paid_to_free_moves_are_held_until_accepted(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
 
     moved = copy.deepcopy(payload)
     moved["data"][1]["pricing"]["prompt"] = "0.0000001"  # tiny/edge-1b: 0.000000005 -> 20x
@@ -143,10 +141,8 @@ def test_a_held_price_that_comes_back_is_no_longer_pending(provider_env, sqlite_
 
 
 @pytest.mark.parametrize("answer", ["empty", "half"])
-def test_shrink_guard_deactivates_nothing_until_forced(provider_env, catalog_url, answer):
-    payload = openrouter_payload()
-    serve(provider_env, payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_shrink_guard_deactivates_nothing_until_forced(provider_env, synced_openrouter, answer):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
     short = {"data": [] if answer == "empty" else payload["data"][:2]}
     serve(provider_env, short)
     synced_before = catalog_state(catalog_url)["providers"][0]["last_synced_at"]
@@ -166,47 +162,51 @@ def test_shrink_guard_deactivates_nothing_until_forced(provider_env, catalog_url
 # --- atomic loads and races ---------------------------------------------------------------
 
 
-def test_sigkill_during_a_50k_row_load_leaves_the_provider_as_before(postgres_url):
+# Big enough that the load is a real bulk write (COPY staging, one UPDATE over thousands of rows);
+# the kill's timing comes from a held row lock, not from the size.
+BULK_ROWS = 5_000
+
+
+def test_sigkill_in_the_middle_of_a_bulk_update_leaves_the_provider_as_before(postgres_url):
     import psycopg
 
     engine = catalog_engine(postgres_url)
-    load_provider_models(engine, OPENROUTER, synthetic_frame(50_000, Decimal("0.000001")))
+    load_provider_models(engine, OPENROUTER, synthetic_frame(BULK_ROWS, Decimal("0.000001")))
     before = catalog_state(postgres_url)
-    worker_url = postgres_url + "?application_name=catalog_load_worker"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "catalog_pipeline_tests.load_worker", worker_url, "50000", "0.0000011"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
     plain_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    seen_writing = False
-    with psycopg.connect(plain_url, autocommit=True) as watcher:
-        for _ in range(3000):
-            row = watcher.execute(
-                "SELECT query FROM pg_stat_activity WHERE application_name = 'catalog_load_worker'"
-                " AND state = 'active' AND query ILIKE 'UPDATE models%'"
-            ).fetchone()
-            if row:
-                seen_writing = True
-                break
-            if worker.poll() is not None:
-                break
-            time.sleep(0.005)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=30)
-    assert seen_writing, "the worker finished or failed before it was seen writing"
-    assert worker.returncode == -signal.SIGKILL
-
-    # The server notices the dead client and rolls its transaction back.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with psycopg.connect(plain_url, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_stat_activity WHERE application_name = 'catalog_load_worker'").fetchone():
-                break
-        time.sleep(0.1)
+    last_id = synthetic_frame(1, Decimal(0), first=BULK_ROWS - 1)["provider_model_id"].iloc[0]
+    # The load's one UPDATE reaches the last model last (ids follow the insert order): holding
+    # that row stops the statement there, with every row before it rewritten, until the kill.
+    with psycopg.connect(plain_url) as blocker, psycopg.connect(plain_url, autocommit=True) as watcher:
+        blocker.execute("SELECT 1 FROM models WHERE provider_model_id = %s FOR UPDATE", (last_id,))
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "catalog_pipeline_tests.load_worker", postgres_url + "?application_name=catalog_load_worker",
+             str(BULK_ROWS), "0.0000011"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        rewritten = None
+        deadline = time.monotonic() + 120
+        while rewritten is None and worker.poll() is None and time.monotonic() < deadline:
+            # Old versions the worker's open transaction has replaced carry its id in xmax.
+            rewritten = watcher.execute(
+                "SELECT (SELECT count(*) FROM models WHERE xmax = a.backend_xid) FROM pg_stat_activity a"
+                " WHERE a.application_name = 'catalog_load_worker' AND a.state = 'active'"
+                " AND a.query ILIKE 'UPDATE models%' AND a.wait_event_type = 'Lock'"
+            ).fetchone() or time.sleep(0.02)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        blocker.rollback()  # the server then sees its client gone and rolls the load back
+        assert rewritten == (BULK_ROWS - 1,), (rewritten, worker.stderr.read())
+        assert worker.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and watcher.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'catalog_load_worker'"
+        ).fetchone():
+            time.sleep(0.05)
     assert catalog_state(postgres_url) == before
     # And nothing is left locked: the next load goes through completely.
-    report = load_provider_models(engine, OPENROUTER, synthetic_frame(50_000, Decimal("0.0000011")))
-    assert len(report.diff.updated) == 50_000
+    report = load_provider_models(engine, OPENROUTER, synthetic_frame(BULK_ROWS, Decimal("0.0000011")))
+    assert len(report.diff.updated) == BULK_ROWS
 
 
 @pytest.mark.parametrize("first_sync", [True, False])
@@ -292,7 +292,7 @@ def test_slow_answers_time_out_and_the_other_providers_sync(provider_env, sqlite
 # --- secrets ------------------------------------------------------------------------------
 
 
-def test_provider_keys_are_never_written_anywhere(provider_env, sqlite_url, tmp_path, monkeypatch):
+def test_provider_keys_are_never_written_anywhere(provider_env, sqlite_url, monkeypatch, capfd, caplog, recwarn):
     secrets = {slug: f"SECRET-{slug.upper()}-7f3a9c1e5b" for slug in ("openrouter", "deepinfra", "groq")}
     for slug, secret in secrets.items():
         monkeypatch.setenv(adapter_for(slug).SPEC.api_key_env_var, secret)
@@ -300,12 +300,12 @@ def test_provider_keys_are_never_written_anywhere(provider_env, sqlite_url, tmp_
     provider_env.route("/deepinfra/models", json_reply(json.loads((FIXTURES / "deepinfra_models.json").read_text())))
     # A provider that echoes the key it was sent in its error body.
     provider_env.route("/groq/models", json_reply({"error": f"invalid api key: Bearer {secrets['groq']}"}, status=401))
-    done = sync_models("--providers", "openrouter", "deepinfra", "groq", "--verbose", database_url=sqlite_url)
+    done = sync_models_in_process("--providers", "openrouter", "deepinfra", "groq", "--verbose", database_url=sqlite_url)
     assert done.returncode == 1
     assert "groq" in done.stdout and "HTTP 401" in done.stdout
     assert provider_env.requests[0].headers["Authorization"].startswith("Bearer SECRET-")  # keys were really used
 
-    written = [done.stdout.encode(), done.stderr.encode()]
+    written = [everything_printed(done, capfd, caplog, recwarn).encode()]
     for root in (Path(os.environ["DAGSTER_HOME"]), Path(sqlite_url.removeprefix("sqlite:///")).parent):
         written += [p.read_bytes() for p in root.rglob("*") if p.is_file()]
     with catalog_engine(sqlite_url).connect() as conn:

@@ -199,7 +199,8 @@ def test_pages_together_stop_at_the_provider_cap(provider_env, sqlite_url):
     for page in pages:
         page["padding"] = "x" * (MiB + MiB // 5)  # each page under the 2 MiB page cap, together over 3 MiB
     provider_env.route("/featherless/models", *[json_reply(page) for page in pages])
-    result = materialize_provider("featherless", sqlite_url, apis=SMALL_CAPS)
+    # The byte cap is the point: a busy machine must not hit the 3 s deadline first (seen at load 20).
+    result = materialize_provider("featherless", sqlite_url, apis=limits(SMALL_CAPS, deadline_seconds=60))
     assert not result.success
     message = failure_message(result)
     assert "the provider's pages went over 3 MiB received in all (max_provider_bytes)" in message, message

@@ -18,9 +18,10 @@ from catalog_pipeline.pipeline.redact import MASK
 from catalog_pipeline.providers import adapter_for
 
 from .catalog_snapshot import catalog_state, models_by_id
-from .cli_helpers import sync_models
+from .cli_helpers import sync_models_in_process
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
+from .printed import everything_printed
 from .sync_helpers import failure_message, materialize_provider
 
 OPENROUTER_KEY = "sk-or-ECHOED-4f1c9a7e2b8d"
@@ -42,14 +43,14 @@ def echoing_pages() -> list[dict]:
     return [first, second]
 
 
-def test_echoed_keys_never_reach_rows_archive_metadata_or_logs(provider_env, catalog_url, monkeypatch):
+def test_echoed_keys_never_reach_rows_archive_metadata_or_logs(provider_env, catalog_url, monkeypatch, capfd, caplog, recwarn):
     monkeypatch.setenv(adapter_for("openrouter").SPEC.api_key_env_var, OPENROUTER_KEY)
     monkeypatch.setenv(adapter_for("groq").SPEC.api_key_env_var, GROQ_KEY)
     monkeypatch.setenv("ADMIN_API_KEY", ADMIN_KEY)
     provider_env.route("/openrouter/models", *[json_reply(page) for page in echoing_pages()])
     provider_env.route("/groq/models", json_reply({"error": f"invalid api key: Bearer {GROQ_KEY}"}, status=401))
 
-    done = sync_models("--providers", "openrouter", "groq", "--verbose", database_url=catalog_url)
+    done = sync_models_in_process("--providers", "openrouter", "groq", "--verbose", database_url=catalog_url)
     assert "HTTP 401" in done.stdout and f"Bearer {MASK}" in done.stdout, done.stdout + done.stderr
     # The keys really went out, to the provider's own origin only.
     sent = [r for r in provider_env.requests if r.path == "/openrouter/models"]
@@ -72,7 +73,7 @@ def test_echoed_keys_never_reach_rows_archive_metadata_or_logs(provider_env, cat
         events = instance.all_logs(run.run_id)
         assert events
         stored[f"run {run.run_id} events"] = "\n".join(serialize_value(event) for event in events)
-    stored["stdout"], stored["stderr"] = done.stdout, done.stderr
+    stored["printed"] = everything_printed(done, capfd, caplog, recwarn)
     exports = list(Path(os.environ["CATALOG_EXPORT_DIR"]).rglob("*.json"))
     assert len(exports) == 2
     for path in [*Path(os.environ["DAGSTER_HOME"]).rglob("*"), *exports]:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from .across_helpers import LLAMA_HF_ID, default_router_payload, groq_payload, materialize_cross_provider, novita_payload, serve
+from .across_helpers import LLAMA_HF_ID
 from .server_fakes import KEY, FakeClock, FakeRuns, server_client
-from .sync_helpers import materialize_provider
+from .synced_catalog import synced, synced_catalog_file  # noqa: F401 - fixtures
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture
-def admin(provider_env, sqlite_url, tmp_path, monkeypatch):
-    serve(provider_env, "huggingface", default_router_payload())
-    serve(provider_env, "groq", groq_payload())
-    serve(provider_env, "novita", novita_payload(2600, 3900))  # twice the router's quote
-    for slug in ("huggingface", "groq", "novita"):
-        assert materialize_provider(slug, sqlite_url).success
-    assert materialize_cross_provider(sqlite_url, tmp_path).success
-    monkeypatch.setenv("CATALOG_DATABASE_URL", sqlite_url)
+def admin(synced, monkeypatch):
+    monkeypatch.setenv("CATALOG_DATABASE_URL", synced)
     with server_client(FakeRuns(), FakeClock()) as client:
         yield client
 

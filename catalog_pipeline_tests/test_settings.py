@@ -26,6 +26,8 @@ from catalog_pipeline.sync import sync_providers
 from .catalog_snapshot import models_by_id
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
+from .in_process import run_main
+from .printed import everything_printed
 
 PACKAGE = Path(catalog_pipeline.__file__).parent
 SETTINGS_MODULE = PACKAGE / "settings.py"
@@ -110,7 +112,9 @@ def _serve(server, slug: str, **reply_fields) -> None:
     server.route(f"/{slug}/models", dataclasses.replace(reply, **reply_fields))
 
 
-def test_sync_models_reads_dotenv_under_the_environment_and_never_prints_its_secrets(provider_env, tmp_path, monkeypatch):
+def test_sync_models_reads_dotenv_under_the_environment_and_never_prints_its_secrets(
+    provider_env, tmp_path, monkeypatch, capfd, caplog, recwarn
+):
     server = provider_env
     _serve(server, "openrouter")
     _serve(server, "groq")
@@ -130,11 +134,8 @@ def test_sync_models_reads_dotenv_under_the_environment_and_never_prints_its_sec
         "GROQ_BASE_URL=http://127.0.0.1:9/nothing-listens-here\n"  # the environment's value wins
         f"CATALOG_DATABASE_URL=sqlite:///{from_dotenv}\n"  # so does this one
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", "openrouter", "groq", "deepinfra", "--verbose"],
-        env=dict(os.environ), cwd=workdir, capture_output=True, text=True, timeout=300,
-    )
-    output = done.stdout + done.stderr
+    done = run_main(sync_models.main, ["--providers", "openrouter", "groq", "deepinfra", "--verbose"], dict(os.environ), workdir)
+    output = everything_printed(done, capfd, caplog, recwarn)
     assert "1 failed" in done.stdout and "HTTP 401" in done.stdout, output[-3000:]
     assert "2 synced" in done.stdout, output[-3000:]
     openrouter_calls = [r for r in server.requests if r.path == "/openrouter/models"]

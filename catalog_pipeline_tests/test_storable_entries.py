@@ -18,6 +18,7 @@ from catalog_pipeline.pipeline.storable import LABEL_WIDTHS
 from .catalog_snapshot import catalog_state, models_by_id
 from .fixture_routes import fixture
 from .http_server import Reply
+from .module_catalogs import module_postgres_url, module_sqlite_url, serving  # noqa: F401 - fixtures
 from .sync_helpers import catalog_metadata, failure_message, materialize_provider
 
 GOOD_IDS = {m["id"] for m in fixture("openrouter_models.json")["data"]}
@@ -89,43 +90,67 @@ STORED = {
 }
 
 
+def _sync_every_variant(url: str) -> dict[str, Any]:
+    """One sync of the fixture list plus every case above, in SKIPPED then STORED order: why it
+    failed (None) and its metadata, whose skip reasons come one per skipped entry, in order."""
+    cases = [*SKIPPED.values(), *STORED.values()]
+    raw = {k: v for _, literals, _ in cases for k, v in (literals or {}).items()}
+    with serving("openrouter") as server:
+        server.route("/openrouter/models", listing(*(entry for entry, _, _ in cases), raw=raw))
+        result = materialize_provider("openrouter", url)
+    return {"error": failure_message(result)} | (catalog_metadata(result) if result.success else {})
+
+
+def _reasons_by_case(meta: dict[str, Any]) -> dict[str, str]:
+    assert meta["error"] is None, meta["error"]
+    # Exactly the SKIPPED cases are skipped, every other entry is added: so the reasons line up.
+    assert (meta["skipped"], meta["added"]) == (len(SKIPPED), len(GOOD_IDS) + len(STORED)), meta["skipped_reasons"]
+    return dict(zip(SKIPPED, meta["skipped_reasons"]))
+
+
+# The cases share one sync per database (module-scoped): each test only reads what it left.
+@pytest.fixture(scope="module")
+def every_variant_on_sqlite(module_sqlite_url):
+    return module_sqlite_url, _sync_every_variant(module_sqlite_url)
+
+
+@pytest.fixture(scope="module")
+def every_variant_on_postgresql(module_postgres_url):
+    return module_postgres_url, _sync_every_variant(module_postgres_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def every_variant(request):
+    return request.getfixturevalue(f"every_variant_on_{request.param}")
+
+
 @pytest.mark.parametrize("case", sorted(SKIPPED))
-def test_an_entry_the_database_cannot_hold_is_skipped_and_the_rest_sync(provider_env, catalog_url, case):
-    entry, raw, reason = SKIPPED[case]
-    provider_env.route("/openrouter/models", listing(entry, raw=raw))
-    result = materialize_provider("openrouter", catalog_url)
-    assert result.success, failure_message(result)
-    meta = catalog_metadata(result)
-    assert (meta["skipped"], meta["added"]) == (1, len(GOOD_IDS))
-    (shown,) = meta["skipped_reasons"]
-    assert reason in shown, shown
+def test_an_entry_the_database_cannot_hold_is_skipped_and_the_rest_sync(every_variant, case):
+    url, meta = every_variant
+    shown = _reasons_by_case(meta)[case]
+    assert SKIPPED[case][2] in shown, shown
     assert len(shown) < 300  # a 1 MB id is quoted, not copied into the run metadata
-    assert set(models_by_id(catalog_url, "openrouter")) == GOOD_IDS
+    rows = models_by_id(url, "openrouter")
+    assert SKIPPED[case][0]["id"] not in rows
+    assert set(rows) == GOOD_IDS | {entry["id"] for entry, _, _ in STORED.values()}
 
 
 @pytest.mark.parametrize("case", sorted(STORED))
-def test_an_entry_within_the_limits_is_stored_cleaned(provider_env, catalog_url, case):
-    entry, raw, expected = STORED[case]
-    provider_env.route("/openrouter/models", listing(entry, raw=raw))
-    result = materialize_provider("openrouter", catalog_url)
-    assert result.success, failure_message(result)
-    assert catalog_metadata(result)["skipped"] == 0
-    rows = models_by_id(catalog_url, "openrouter")
-    assert set(rows) == GOOD_IDS | {entry["id"]}
+def test_an_entry_within_the_limits_is_stored_cleaned(every_variant, case):
+    url, meta = every_variant
+    _reasons_by_case(meta)
+    entry, _, expected = STORED[case]
+    rows = models_by_id(url, "openrouter")
+    assert GOOD_IDS <= set(rows)
     row = rows[entry["id"]]
     for column, value in expected.items():
         assert value(row[column]) if callable(value) else row[column] == value, (column, row[column])
 
 
-def test_every_variant_at_once_loads_identically_on_sqlite_and_postgresql(provider_env, sqlite_url, postgres_url):
-    cases = [*SKIPPED.values(), *STORED.values()]
-    raw = {k: v for _, literals, _ in cases for k, v in (literals or {}).items()}
-    provider_env.route("/openrouter/models", listing(*(entry for entry, _, _ in cases), raw=raw))
+def test_every_variant_at_once_loads_identically_on_sqlite_and_postgresql(every_variant_on_sqlite, every_variant_on_postgresql):
     read_back = []
-    for url in (sqlite_url, postgres_url):
-        result = materialize_provider("openrouter", url)
-        assert result.success, failure_message(result)
-        assert catalog_metadata(result)["skipped"] == len(SKIPPED)
+    for url, meta in (every_variant_on_sqlite, every_variant_on_postgresql):
+        _reasons_by_case(meta)
         rows = catalog_state(url)["models"]
         assert len(rows) == len(GOOD_IDS) + len(STORED)
         read_back.append(sorted((_content(row) for row in rows), key=lambda row: row["provider_model_id"]))

@@ -12,6 +12,7 @@ import pytest
 from .catalog_snapshot import catalog_state, models_by_id
 from .conftest import FIXTURES
 from .http_server import Reply, json_reply
+from .module_catalogs import openrouter_template, synced_openrouter  # noqa: F401 - fixtures
 from .sync_helpers import catalog_metadata, failure_message, materialize_provider, skipped_reason
 
 
@@ -30,6 +31,15 @@ def test_first_sync_adds_and_second_changes_nothing(provider_env, catalog_url):
     meta = catalog_metadata(first)
     assert meta["message"] == "Synced 5 models from openrouter. Fetched: 5, Transformed: 5, Skipped: 0"
     assert (meta["added"], meta["updated"], meta["deactivated"], meta["unchanged"]) == (5, 0, 0, 0)
+    # The frame checks run in normalized_models' step, each recorded for the provider's partition.
+    frame_checks = {
+        e.event_specific_data.asset_check_key: e.event_specific_data
+        for e in first.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.step_key == "normalized_models"
+    }
+    assert {(key.asset_key.path[-1], key.name) for key in frame_checks} == {
+        ("normalized_models", "prices_are_plausible"), ("normalized_models", "model_ids_and_limits_are_valid"),
+    }
+    assert all(check.passed and check.partition == "openrouter" for check in frame_checks.values())
     before = catalog_state(catalog_url)
 
     second = materialize_provider("openrouter", catalog_url)
@@ -54,10 +64,8 @@ def test_prices_round_trip_exactly(provider_env, catalog_url):
     assert rows["acme/reasoner-large"]["metadata"]["canonical_slug"] == "acme/reasoner-large-20260301"
 
 
-def test_dropped_model_is_deactivated_and_comes_back(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, "openrouter", payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_dropped_model_is_deactivated_and_comes_back(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
 
     smaller = copy.deepcopy(payload)
     smaller["data"] = [m for m in smaller["data"] if m["id"] != "pixel/painter-2"]
@@ -75,10 +83,8 @@ def test_dropped_model_is_deactivated_and_comes_back(provider_env, catalog_url):
     assert painter["is_active"] is True and painter["deactivated_at"] is None
 
 
-def test_changed_price_updates_one_row_and_dry_run_writes_nothing(provider_env, catalog_url):
-    payload = openrouter_payload()
-    serve(provider_env, "openrouter", payload)
-    assert materialize_provider("openrouter", catalog_url).success
+def test_changed_price_updates_one_row_and_dry_run_writes_nothing(provider_env, synced_openrouter):
+    catalog_url, payload = synced_openrouter, openrouter_payload()
     before = catalog_state(catalog_url)
 
     changed = copy.deepcopy(payload)
@@ -113,9 +119,8 @@ BAD_ANSWERS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_ANSWERS))
-def test_bad_answer_fails_with_cause_and_keeps_rows(provider_env, catalog_url, case):
-    serve(provider_env, "openrouter", openrouter_payload())
-    assert materialize_provider("openrouter", catalog_url).success
+def test_bad_answer_fails_with_cause_and_keeps_rows(provider_env, synced_openrouter, case):
+    catalog_url = synced_openrouter
     before = catalog_state(catalog_url)
 
     replies, cause = BAD_ANSWERS[case]
@@ -251,3 +256,18 @@ def test_an_unchanged_list_is_archived_once_and_still_replayable(provider_env, c
         assert [r["body_of_id"] for r in rows[1:]] == [rows[0]["id"], rows[0]["id"]]
         archived = latest_archive(conn, "openrouter")
     assert archived.id == rows[2]["id"] and len(archived.pages[0][1]["data"]) == 5
+
+
+def test_frames_derived_from_the_normalized_frame_share_its_report_instead_of_copying_it(sqlite_url):
+    from datetime import datetime, timezone
+
+    from catalog_pipeline.db.engine import catalog_engine
+    from catalog_pipeline.defs.handoff import RawList, normalized_frame
+
+    raw = RawList("openrouter", [("https://openrouter.ai/api/v1/models", openrouter_payload())], datetime.now(timezone.utc), None)
+    frame = normalized_frame(raw, catalog_engine(sqlite_url))
+    assert frame.attrs["fetched"] == 5 and frame.attrs["price_observed_at"]  # each priced model
+    derived = frame[frame["is_active"]]["provider_model_id"]  # pandas hands attrs on to each
+    for key in ("skipped", "price_observed_at"):
+        assert derived.attrs[key] is frame.attrs[key]
+    assert derived.attrs["second_source"].filled is frame.attrs["second_source"].filled

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, insert, select, text, update
 
 from .changes import write_changes
 from .schema import canonical_models, models, providers
@@ -123,8 +123,7 @@ def strong_link(provider_slug: str, model_id: str, metadata: dict[str, Any] | No
     return None
 
 
-@dataclass(frozen=True)
-class CatalogRow:
+class CatalogRow(NamedTuple):  # a tuple: 400k of them are built per refresh
     id: int
     provider_id: int
     provider_slug: str
@@ -142,8 +141,11 @@ def plan_links(rows: Iterable[CatalogRow]) -> dict[int, Link]:
         if link:
             links[row.id] = link
     by_name: dict[str, set[str]] = {}
+    hf_ids: dict[str, str] = {}  # slug -> the first stated hf_id
     for link in links.values():
         by_name.setdefault(normalized_name(link.slug), set()).add(link.slug)
+        if link.hf_id:
+            hf_ids.setdefault(link.slug, link.hf_id)
     unlinked: dict[str, list[CatalogRow]] = {}
     for row in rows:
         if row.id not in links:
@@ -156,14 +158,10 @@ def plan_links(rows: Iterable[CatalogRow]) -> dict[int, Link]:
             target = name
         else:  # no match, or several canonical models share the name: a guess would be wrong
             continue
-        hf_id = _hf_id_of(links.values(), target)
+        link = Link(target, hf_ids.get(target), NORMALIZED_NAME)
         for row in group:
-            links[row.id] = Link(target, hf_id, NORMALIZED_NAME)
+            links[row.id] = link
     return links
-
-
-def _hf_id_of(links: Iterable[Link], slug: str) -> str | None:
-    return next((link.hf_id for link in links if link.slug == slug and link.hf_id), None)
 
 
 @dataclass
@@ -185,6 +183,7 @@ def rebuild_links(engine: Engine, run_id: str | None = None) -> LinkReport:
         slugs = {canonical_id: slug for slug, canonical_id in ids.items()}
         report = LinkReport(canonical_models=len(ids))
         feed: dict[int, list[dict[str, Any]]] = {}
+        changed: list[tuple[int, int | None, str | None, str | None]] = []
         for row, old in current:
             link = links.get(row.id)
             new = (ids[link.slug], link.method, link.confidence) if link else (None, None, None)
@@ -194,11 +193,7 @@ def rebuild_links(engine: Engine, run_id: str | None = None) -> LinkReport:
                 report.unlinked_active.append(f"{row.provider_slug}/{row.provider_model_id}")
             if new == old:
                 continue
-            conn.execute(
-                update(models)
-                .where(models.c.id == row.id)
-                .values(canonical_model_id=new[0], match_method=new[1], match_confidence=new[2])
-            )
+            changed.append((row.id, *new))
             if old[0] is not None and old[0] != new[0]:
                 relink = {
                     "provider": row.provider_slug, "model": row.provider_model_id,
@@ -209,20 +204,48 @@ def rebuild_links(engine: Engine, run_id: str | None = None) -> LinkReport:
                     "provider_model_id": row.provider_model_id, "kind": "changed", "field": "canonical_model",
                     "old_value": relink["old"], "new_value": relink["new"],
                 })
+        _write_links(conn, changed)
         for provider_id, rows_changed in feed.items():
             write_changes(conn, provider_id, rows_changed, now, run_id)
     return report
 
 
+_UPDATE_CHUNK = 2000  # rows per UPDATE ... FROM (VALUES ...): 8,000 parameters, under every driver's limit
+
+
+def _write_links(conn: Connection, changed: list[tuple[int, int | None, str | None, str | None]]) -> None:
+    """One statement per chunk of rows, joined to their new link (a first sync links every row)."""
+    cast = conn.dialect.name == "postgresql"  # its VALUES needs types for NULLs; SQLite's does not
+    types = ("bigint", "integer", "varchar", "varchar") if cast else (None,) * 4
+    for start in range(0, len(changed), _UPDATE_CHUNK):
+        chunk = changed[start:start + _UPDATE_CHUNK]
+        params: dict[str, Any] = {}
+        tuples = []
+        for n, values in enumerate(chunk):
+            names = [f"{key}{n}" for key in ("i", "c", "m", "k")]
+            params.update(zip(names, values))
+            tuples.append("(" + ", ".join(f"CAST(:{name} AS {kind})" if kind else f":{name}" for name, kind in zip(names, types)) + ")")
+        conn.execute(
+            text(
+                "UPDATE models SET canonical_model_id = v.c, match_method = v.m, match_confidence = v.k"
+                " FROM (SELECT column1 AS i, column2 AS c, column3 AS m, column4 AS k"
+                f" FROM (VALUES {', '.join(tuples)}) AS t) AS v WHERE models.id = v.i"
+            ),
+            params,
+        )
+
+
 def _catalog_rows(conn: Connection) -> list[tuple[CatalogRow, tuple[Any, Any, Any]]]:
+    # The only metadata a link reads is OpenRouter's `hugging_face_id` (declared_hf_id): that one
+    # value is taken out in the database, not every row's whole document.
+    stated = case((providers.c.slug == "openrouter", models.c.metadata["hugging_face_id"]), else_=None)
     query = select(
-        models.c.id, models.c.provider_id, providers.c.slug, models.c.provider_model_id, models.c.metadata, models.c.is_active,
+        models.c.id, models.c.provider_id, providers.c.slug, models.c.provider_model_id, stated, models.c.is_active,
         models.c.canonical_model_id, models.c.match_method, models.c.match_confidence,
     ).join(providers, providers.c.id == models.c.provider_id).order_by(models.c.id)
     return [
-        (CatalogRow(r.id, r.provider_id, r.slug, r.provider_model_id, r.metadata or {}, r.is_active),
-         (r.canonical_model_id, r.match_method, r.match_confidence))
-        for r in conn.execute(query)
+        (CatalogRow(i, provider_id, slug, model_id, {} if hf is None else {"hugging_face_id": hf}, active), (cid, method, confidence))
+        for i, provider_id, slug, model_id, hf, active, cid, method, confidence in conn.execute(query).all()
     ]
 
 
@@ -231,16 +254,24 @@ def _ensure_canonical_models(conn: Connection, links: Iterable[Link], now: datet
     wanted: dict[str, str | None] = {}
     for link in links:
         wanted[link.slug] = _preferred_spelling(link.hf_id, wanted.get(link.slug))
-    existing = {r.slug: (r.id, r.hf_id) for r in conn.execute(select(canonical_models.c.id, canonical_models.c.slug, canonical_models.c.hf_id))}
-    for slug, hf_id in wanted.items():
-        if slug not in existing:
-            conn.execute(insert(canonical_models).values(slug=slug, hf_id=hf_id, created_at=now, updated_at=now))
-            continue
-        row_id, stored = existing[slug]
-        better = _preferred_spelling(hf_id, stored)
-        if better != stored:
-            conn.execute(update(canonical_models).where(canonical_models.c.id == row_id).values(hf_id=better, updated_at=now))
-    return {r.slug: r.id for r in conn.execute(select(canonical_models.c.id, canonical_models.c.slug))}
+    existing = {slug: (row_id, hf_id) for row_id, slug, hf_id in conn.execute(select(canonical_models.c.id, canonical_models.c.slug, canonical_models.c.hf_id)).all()}
+    added = [
+        {"slug": slug, "hf_id": hf_id, "created_at": now, "updated_at": now}
+        for slug, hf_id in wanted.items() if slug not in existing
+    ]
+    if added:
+        conn.execute(insert(canonical_models), added)
+    respelled = [
+        {"row_id": existing[slug][0], "better": better, "now": now}
+        for slug, hf_id in wanted.items()
+        if slug in existing and (better := _preferred_spelling(hf_id, existing[slug][1])) != existing[slug][1]
+    ]
+    if respelled:
+        conn.execute(
+            update(canonical_models).where(canonical_models.c.id == bindparam("row_id")).values(hf_id=bindparam("better"), updated_at=bindparam("now")),
+            respelled,
+        )
+    return {slug: row_id for row_id, slug in conn.execute(select(canonical_models.c.id, canonical_models.c.slug)).all()}
 
 
 def _preferred_spelling(candidate: str | None, current: str | None) -> str | None:

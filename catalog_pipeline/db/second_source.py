@@ -67,13 +67,12 @@ def router_offers(conn: Connection) -> RouterOffers:
     """Every live, fully priced offer the router's active catalog rows carry."""
     synced_at = conn.execute(select(providers.c.last_synced_at).where(providers.c.slug == ROUTER_SLUG)).scalar()
     rows = conn.execute(
-        select(models.c.provider_model_id, models.c.metadata)
+        select(models.c.provider_model_id, models.c.metadata["offers"])
         .join(providers, providers.c.id == models.c.provider_id)
         .where(providers.c.slug == ROUTER_SLUG, models.c.is_active.is_(True))
     )
     found = RouterOffers()
-    for hf_id, metadata in rows:
-        offers = (metadata or {}).get("offers")
+    for hf_id, offers in rows:
         for offer in offers if isinstance(offers, list) else []:
             slug = ROUTER_PROVIDER_NAMES.get(offer.get("provider")) if isinstance(offer, dict) else None
             if slug is None or offer.get("status") != "live":
@@ -114,28 +113,28 @@ def apply_price_sources(conn: Connection, provider_slug: str, frame: pd.DataFram
     the provider's fetch for its own prices, the router's last sync for filled ones."""
     offers = router_offers(conn) if provider_slug != ROUTER_SLUG else RouterOffers()
     report = FillReport(rejected_offers=offers.rejected)
-    observed: dict[str, datetime] = {}
-    sources: list[str | None] = []
-    for index, row in frame.iterrows():
-        model_id = row["provider_model_id"]
-        if any(_known(row[column]) for column in PRICE_COLUMNS):
-            sources.append(PROVIDER)
-            observed[model_id] = fetched_at
-            continue
-        link = strong_link(provider_slug, model_id, row["metadata"])
-        offer = offers.get(provider_slug, link.slug) if link else None
-        if offer is None:
-            sources.append(None)
-            continue
-        frame.at[index, "pricing_prompt"] = offer.pricing_prompt
-        frame.at[index, "pricing_completion"] = offer.pricing_completion
-        sources.append(HUGGINGFACE_ROUTER)
-        observed[model_id] = offer.observed_at or fetched_at
-        report.filled.append(model_id)
+    ids = frame["provider_model_id"].tolist()
+    priced = frame[list(PRICE_COLUMNS)].notna().any(axis=1).tolist()
+    sources: list[str | None] = [PROVIDER if known else None for known in priced]
+    observed: dict[str, datetime] = dict.fromkeys((i for i, known in zip(ids, priced) if known), fetched_at)
+    # Only a row without any price of its own looks for a second source.
+    unpriced = [position for position, known in enumerate(priced) if not known]
+    if unpriced and any(slug == provider_slug for slug, _ in offers.by_key):
+        metadata = frame["metadata"].tolist()
+        prompt, completion = frame.columns.get_loc("pricing_prompt"), frame.columns.get_loc("pricing_completion")
+        for position in unpriced:
+            model_id = ids[position]
+            link = strong_link(provider_slug, model_id, metadata[position])
+            offer = offers.get(provider_slug, link.slug) if link else None
+            if offer is None:
+                continue
+            frame.iat[position, prompt] = offer.pricing_prompt
+            frame.iat[position, completion] = offer.pricing_completion
+            sources[position] = HUGGINGFACE_ROUTER
+            observed[model_id] = offer.observed_at or fetched_at
+            report.filled.append(model_id)
     frame["price_source"] = pd.array(sources, dtype="string")
     frame.attrs["price_observed_at"] = observed
     return report
 
 
-def _known(value: Any) -> bool:
-    return value is not None and value is not pd.NA

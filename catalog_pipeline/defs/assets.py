@@ -18,6 +18,7 @@ from catalog_pipeline.pipeline.http import ProviderFetchError
 from catalog_pipeline.pipeline.normalize import entries_of
 from catalog_pipeline.providers import adapter_for
 
+from .checks import FRAME_CHECK_SPECS, frame_check_results
 from .handoff import IO_MANAGER_KEY, RawList, normalized_frame
 from .partitions import provider_partitions
 from .reporting import CATALOG_COLUMN_SCHEMA, catalog_counts, changes_markdown, diff_metadata, frame_counts, sync_message
@@ -91,14 +92,17 @@ def _not_configured(context: dg.AssetExecutionContext, reason: str) -> Iterator[
     group_name=GROUP,
     kinds={"pandas"},
     io_manager_key=IO_MANAGER_KEY,
+    check_specs=FRAME_CHECK_SPECS,
     description="The newest archived list, normalized by the provider's adapter to the catalog schema (USD per token).",
 )
-def normalized_models(context: dg.AssetExecutionContext, raw_models: RawList, catalog_db: CatalogDatabase) -> dg.Output[pd.DataFrame]:
+def normalized_models(
+    context: dg.AssetExecutionContext, raw_models: RawList, catalog_db: CatalogDatabase
+) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     frame = normalized_frame(raw_models, catalog_db.engine())
     skipped = frame.attrs["skipped"]
     second_source = frame.attrs["second_source"]
     archive = {"archive_id": raw_models.archive_id} if raw_models.archive_id is not None else {"archived": False}
-    return dg.Output(
+    yield dg.Output(
         frame,
         metadata={
             "fetched": frame.attrs["fetched"],
@@ -112,6 +116,7 @@ def normalized_models(context: dg.AssetExecutionContext, raw_models: RawList, ca
             "dagster/row_count": len(frame),
         },
     )
+    yield from frame_check_results(frame)  # a failed one is blocking: model_catalog does not run
 
 
 SHRINK_GUARD_CHECK = "shrink_guard"

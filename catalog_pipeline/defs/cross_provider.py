@@ -16,7 +16,7 @@ from catalog_pipeline.db.canonical import rebuild_links
 from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
 from catalog_pipeline.db.offers import power_of_ten_exponent, price_discrepancies as find_discrepancies
 from catalog_pipeline.db.jsonable import jsonable
-from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalog
+from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs
 from catalog_pipeline.settings import EXPORT_DIR_ENV_VAR, load_settings
 
 from .assets import model_catalog
@@ -44,6 +44,17 @@ class CatalogExport(dg.ConfigurableResource):
         return directory.expanduser() / FILE_NAMES[fmt]
 
 
+
+def _warning(check_name: str, found: list, *, count_key: str, examples_key: str, failing: str, passing: str) -> dg.AssetCheckResult:
+    """A WARN check that fails when `found` is not empty, showing how many and the first MAX_SHOWN."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=not found,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={count_key: len(found), examples_key: dg.MetadataValue.json(jsonable(found[:MAX_SHOWN]))},
+        description=failing if found else passing,
+    )
+
 @dg.asset(
     group_name=GROUP,
     kinds={"sqlite", "postgres"},
@@ -67,13 +78,10 @@ def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatab
             "relinked": dg.MetadataValue.json(report.relinked[:MAX_SHOWN]),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name=UNLINKED_CHECK,
-                passed=not unlinked,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"unlinked_active_models": len(unlinked), "examples": dg.MetadataValue.json(unlinked[:MAX_SHOWN])},
-                description=f"{len(unlinked)} active models are linked to no canonical model"
-                if unlinked else "every active model is linked",
+            _warning(
+                UNLINKED_CHECK, unlinked, count_key="unlinked_active_models", examples_key="examples",
+                failing=f"{len(unlinked)} active models are linked to no canonical model",
+                passing="every active model is linked",
             )
         ],
     )
@@ -105,13 +113,10 @@ def price_discrepancies(catalog_db: CatalogDatabase) -> dg.MaterializeResult:
             "dagster/row_count": len(found),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name=UNIT_ERROR_CHECK,
-                passed=not suspects,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"suspected_unit_errors": len(suspects), "entries": dg.MetadataValue.json(jsonable(suspects[:MAX_SHOWN]))},
-                description=f"{len(suspects)} prices differ from their second source by a power of ten (unit error?)"
-                if suspects else "no ratio is a power of ten",
+            _warning(
+                UNIT_ERROR_CHECK, suspects, count_key="suspected_unit_errors", examples_key="entries",
+                failing=f"{len(suspects)} prices differ from their second source by a power of ten (unit error?)",
+                passing="no ratio is a power of ten",
             )
         ],
     )
@@ -125,11 +130,13 @@ def price_discrepancies(catalog_db: CatalogDatabase) -> dg.MaterializeResult:
     description="The active catalog as LiteLLM's model_prices_and_context_window.json and as the catalog's own JSON.",
 )
 def catalog_export(catalog_db: CatalogDatabase, catalog_export_files: CatalogExport) -> dg.MaterializeResult:
-    metadata = {}
-    for fmt in FORMATS:
-        path = catalog_export_files.path_for(fmt)
+    paths = {fmt: catalog_export_files.path_for(fmt) for fmt in FORMATS}
+    for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-        metadata[f"{fmt}_models"] = export_catalog(catalog_db.engine(), fmt, path)
+    written = export_catalogs(catalog_db.engine(), paths)
+    metadata = {}
+    for fmt, path in paths.items():
+        metadata[f"{fmt}_models"] = written[fmt]
         metadata[f"{fmt}_path"] = dg.MetadataValue.path(str(path))
     return dg.MaterializeResult(metadata=metadata)
 

@@ -71,9 +71,11 @@ def changes_markdown(diff: CatalogDiff, frame: pd.DataFrame) -> str:
     if not total:
         return "No model added, repriced or delisted."
     # Only the shown rows are looked up: a first sync adds every model of the provider.
+    # Plain dicts: a pandas row lookup copies the row's Decimals into a Series, 14 ms each.
     added = diff.added[:MAX_TABLE_ROWS]
-    by_id = frame[frame["provider_model_id"].isin(added)].set_index("provider_model_id", drop=False)
-    rows = [("added", model_id, _prices_of(by_id.loc[model_id]) if model_id in by_id.index else "") for model_id in added]
+    shown_rows = frame.loc[frame["provider_model_id"].isin(added), ["provider_model_id", *PRICE_COLUMNS]]
+    by_id = {row["provider_model_id"]: row for row in shown_rows.to_dict("records")}
+    rows = [("added", model_id, _prices_of(by_id[model_id]) if model_id in by_id else "") for model_id in added]
     rows += repriced[:MAX_TABLE_ROWS]
     rows += [("reactivated", model_id, "") for model_id in diff.reactivated[:MAX_TABLE_ROWS]]
     rows += [("delisted", model_id, "") for model_id in diff.deactivated[:MAX_TABLE_ROWS]]
@@ -111,7 +113,7 @@ def _column_type(column) -> str:
         return type(column.type).__name__
 
 
-def _prices_of(row: pd.Series) -> str:
+def _prices_of(row: dict[str, Any]) -> str:
     return "; ".join(f"{_PRICE_LABELS[c]}: {_per_unit(c, row[c])}" for c in PRICE_COLUMNS if row[c] is not None and not pd.isna(row[c]))
 
 

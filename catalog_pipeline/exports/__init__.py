@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from . import catalog_json, litellm
 from .rows import active_catalog
-from .writer import dumps
+from .writer import dumps_compact
 
 FORMATS: dict[str, Callable] = {"litellm": litellm.build, "json": catalog_json.build}
 FILE_NAMES = {"litellm": "model_prices_and_context_window.json", "json": "catalog.json"}
@@ -23,16 +23,22 @@ class ExportError(ValueError):
 def export_catalog(engine: Engine, fmt: str, output: Path) -> int:
     """Write the active catalog in `fmt` to `output` (atomically: a reader never sees half a file);
     returns the number of models written."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    return export_catalogs(engine, {fmt: output})[fmt]
+
+
+def export_catalogs(engine: Engine, outputs: dict[str, Path]) -> dict[str, int]:
+    """Each format of `outputs` to its file, from one read of the catalog; models written by format."""
+    for fmt, output in outputs.items():
+        if fmt not in FORMATS:
+            raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
+        if Path(output).is_dir():
+            raise ExportError(f"{output} is a directory; give a file name")
+        if not Path(output).parent.is_dir():
+            raise ExportError(f"{Path(output).parent} does not exist")
     rows = active_catalog(engine)
-    document = FORMATS[fmt](rows)
-    output = Path(output)
-    if output.is_dir():
-        raise ExportError(f"{output} is a directory; give a file name")
-    if not output.parent.is_dir():
-        raise ExportError(f"{output.parent} does not exist")
-    partial = output.with_name(f".{output.name}.partial")
-    partial.write_text(dumps(document) + "\n", encoding="utf-8")
-    partial.replace(output)
-    return len(rows)
+    for fmt, output in outputs.items():
+        output = Path(output)
+        partial = output.with_name(f".{output.name}.partial")
+        partial.write_text(dumps_compact(FORMATS[fmt](rows)) + "\n", encoding="utf-8")
+        partial.replace(output)
+    return {fmt: len(rows) for fmt in outputs}

@@ -16,6 +16,7 @@ An unknown value is JSON null (or absent from `pricing`), never 0.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from catalog_pipeline.db.offers import offer_sort_key
@@ -24,8 +25,11 @@ FORMAT = "model-catalog-sync/catalog"
 VERSION = 1
 PRICES = ("prompt", "completion", "cache_read", "cache_write", "image", "request")
 FLAGS = ("streaming", "function_calling", "vision", "reasoning")
+_PRICE_COLUMNS = tuple((p, f"pricing_{p}") for p in PRICES)
+_FLAG_COLUMNS = tuple((flag, f"supports_{flag}") for flag in FLAGS)
 
 
+@lru_cache(maxsize=4096)  # one fetch time per provider run: the same few moments on every row
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -40,14 +44,14 @@ def model_entry(row: dict[str, Any]) -> dict[str, Any]:
         "canonical_model": row["canonical_model"],
         "match_method": row["match_method"],
         "match_confidence": row["match_confidence"],
-        "pricing": {p: row[f"pricing_{p}"] for p in PRICES if row[f"pricing_{p}"] is not None},
+        "pricing": {p: row[column] for p, column in _PRICE_COLUMNS if row[column] is not None},
         "price_source": row["price_source"],
         "price_observed_at": _iso(row["price_observed_at"]),
         "context_length": row["context_length"],
         "max_output_tokens": row["max_output_tokens"],
         "input_modalities": row["input_modalities"],
         "output_modalities": row["output_modalities"],
-        "supports": {flag: row[f"supports_{flag}"] for flag in FLAGS},
+        "supports": {flag: row[column] for flag, column in _FLAG_COLUMNS},
     }
 
 
@@ -55,10 +59,11 @@ def build(rows: list[dict[str, Any]]) -> dict[str, Any]:
     providers: dict[str, dict[str, Any]] = {}
     grouped: dict[str, dict[str, Any]] = {}
     for row in rows:
-        providers.setdefault(row["provider"], {
-            "slug": row["provider"], "name": row["provider_name"], "base_url": row["base_url"],
-            "kind": row["kind"], "last_synced_at": _iso(row["last_synced_at"]),
-        })
+        if row["provider"] not in providers:
+            providers[row["provider"]] = {
+                "slug": row["provider"], "name": row["provider_name"], "base_url": row["base_url"],
+                "kind": row["kind"], "last_synced_at": _iso(row["last_synced_at"]),
+            }
         if row["canonical_model"]:
             group = grouped.setdefault(row["canonical_model"], {"slug": row["canonical_model"], "hf_id": row["hf_id"], "rows": []})
             group["rows"].append({"provider": row["provider"], "model": row["provider_model_id"],

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Text, cast, select
 
 from catalog_pipeline.db.schema import canonical_models, models, providers
+
+# Only what some export writes: `metadata`, the widest column, is left in the database.
+_MODEL_COLUMNS = (
+    "provider_model_id", "model_name", "match_method", "match_confidence",
+    "pricing_prompt", "pricing_completion", "pricing_cache_read", "pricing_cache_write", "pricing_image", "pricing_request",
+    "price_source", "price_observed_at", "context_length", "max_output_tokens",
+    "supports_streaming", "supports_function_calling", "supports_vision", "supports_reasoning",
+)
+# A few distinct lists across the whole catalog: read as text, each spelling decoded once (the
+# rows share the decoded lists, which the exports only read).
+_MODALITIES = ("input_modalities", "output_modalities")
+
+
+@lru_cache(maxsize=4096)
+def _decoded(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def active_catalog(engine: Engine) -> list[dict[str, Any]]:
@@ -15,7 +33,8 @@ def active_catalog(engine: Engine) -> list[dict[str, Any]]:
             providers.c.slug.label("provider"), providers.c.name.label("provider_name"),
             providers.c.base_url, providers.c.kind, providers.c.last_synced_at,
             canonical_models.c.slug.label("canonical_model"), canonical_models.c.hf_id,
-            models,
+            *(models.c[column] for column in _MODEL_COLUMNS),
+            *(cast(models.c[column], Text).label(column) for column in _MODALITIES),
         )
         .join(providers, providers.c.id == models.c.provider_id)
         .outerjoin(canonical_models, canonical_models.c.id == models.c.canonical_model_id)
@@ -23,4 +42,10 @@ def active_catalog(engine: Engine) -> list[dict[str, Any]]:
         .order_by(providers.c.slug, models.c.provider_model_id)
     )
     with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
+        result = conn.execute(query)
+        keys = tuple(result.keys())
+        rows = [dict(zip(keys, row)) for row in result.all()]
+    for row in rows:
+        for column in _MODALITIES:
+            row[column] = _decoded(row[column])
+    return rows

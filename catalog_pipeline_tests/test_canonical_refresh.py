@@ -1,0 +1,105 @@
+"""The link refresh at scale: links written in chunks by one statement each, OpenRouter's stated
+Hugging Face id read in the database, and the result always what the pure plan says, on SQLite
+and PostgreSQL, after a first sync, after a change and from scratch."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from catalog_pipeline.db import canonical
+from catalog_pipeline.db.canonical import CatalogRow, plan_links, rebuild_links
+from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.db.schema import canonical_models, models, providers
+
+from .across_helpers import _fixture, default_router_payload, groq_payload, novita_payload, serve
+from .sync_helpers import failure_message, materialize_provider
+
+
+def _sync(server, database_url, **payloads) -> None:
+    for slug, payload in payloads.items():
+        serve(server, slug, payload)
+        result = materialize_provider(slug, database_url)
+        assert result.success, failure_message(result)
+
+
+def _stored_links(engine) -> dict[tuple[str, str], tuple]:
+    query = (
+        select(providers.c.slug, models.c.provider_model_id, canonical_models.c.slug, canonical_models.c.hf_id,
+               models.c.match_method, models.c.match_confidence)
+        .join(providers, providers.c.id == models.c.provider_id)
+        .outerjoin(canonical_models, canonical_models.c.id == models.c.canonical_model_id)
+    )
+    with engine.connect() as conn:
+        return {(p, m): tuple(rest) for p, m, *rest in conn.execute(query).all()}
+
+
+def _planned_links(engine) -> dict[tuple[str, str], tuple]:
+    """What the pure plan links, from every row's whole metadata."""
+    query = select(models.c.id, models.c.provider_id, providers.c.slug, models.c.provider_model_id, models.c.metadata,
+                   models.c.is_active).join(providers, providers.c.id == models.c.provider_id)
+    with engine.connect() as conn:
+        rows = [CatalogRow(*row) for row in conn.execute(query).all()]
+    links = plan_links(rows)
+    planned = {}
+    for row in rows:
+        link = links.get(row.id)
+        planned[(row.provider_slug, row.provider_model_id)] = (
+            (link.slug, link.method, link.confidence) if link else (None, None, None)
+        )
+    return planned
+
+
+def _without_hf_ids(stored: dict) -> dict:
+    return {key: (slug, method, confidence) for key, (slug, _hf_id, method, confidence) in stored.items()}
+
+
+def _openrouter(hf_ids: dict[int, object]) -> dict:
+    payload = copy.deepcopy(_fixture("openrouter_models.json"))
+    for index, stated in hf_ids.items():
+        payload["data"][index]["hugging_face_id"] = stated
+    return payload
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(canonical, "_UPDATE_CHUNK", 2)  # many statements even for a handful of rows
+
+
+def test_links_in_the_database_are_the_pure_plan_after_every_change_and_from_scratch(
+    provider_env, catalog_url, small_chunks
+):
+    engine = catalog_engine(catalog_url)
+    openrouter = _fixture("openrouter_models.json")
+    assert len(openrouter["data"]) >= 3
+    _sync(
+        provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=novita_payload(),
+        together=_fixture("together_models.json"), openrouter=openrouter,
+    )
+    rebuild_links(engine)
+    first = _stored_links(engine)
+    assert sum(1 for slug, *_ in first.values() if slug) >= 5
+    assert _without_hf_ids(first) == _planned_links(engine)
+
+    # OpenRouter restates two ids and gives a number and an object where an id belongs.
+    changed = _openrouter({1: "meta-llama/Llama-3.1-8B-Instruct", 0: 123, 2: {"id": "org/name"}})
+    _sync(provider_env, catalog_url, openrouter=changed)
+    report = rebuild_links(engine)
+    after = _stored_links(engine)
+    assert _without_hf_ids(after) == _planned_links(engine)
+    moved = changed["data"][1]["id"]
+    assert first[("openrouter", moved)][0] == "tiny/edge-1b"
+    assert tuple(after[("openrouter", moved)][:2]) == ("meta-llama/llama-3.1-8b-instruct", "meta-llama/Llama-3.1-8B-Instruct")
+    assert moved in {r["model"] for r in report.relinked}
+    unchanged = {key: value for key, value in after.items() if key[0] != "openrouter"}
+    assert unchanged == {key: value for key, value in first.items() if key[0] != "openrouter"}
+
+    # From scratch: no links and no canonical models, then one refresh. Same links, same spellings.
+    with engine.begin() as conn:
+        conn.execute(update(models).values(canonical_model_id=None, match_method=None, match_confidence=None))
+        conn.execute(delete(canonical_models))
+    rebuild_links(engine)
+    assert _stored_links(engine) == after
+    assert rebuild_links(engine).relinked == []
