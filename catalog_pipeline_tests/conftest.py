@@ -12,6 +12,7 @@ import pytest
 from catalog_pipeline.db.engine import catalog_engine, dispose_engines
 from catalog_pipeline.providers import ADAPTERS
 
+from . import slow_files_first
 from .http_server import FixtureServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -47,6 +48,12 @@ EMPTY_DATABASE = "empty_database"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{EMPTY_DATABASE}: the PostgreSQL catalog starts with no schema at all (migration tests)")
+    slow_files_first.register(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # xdist hands out files in collection order (pyproject: --no-loadscope-reorder).
+    slow_files_first.order_by_recorded_seconds(config, items)
 
 
 def _database_url(admin_url: str, name: str) -> str:

@@ -98,9 +98,11 @@ def test_from_archive_replays_without_calling_the_provider(provider_env, sqlite_
 
 
 def test_unknown_provider_and_bad_database_url_are_named(provider_env, tmp_path):
-    done = sync_models("--providers", "nosuch", database_url=f"sqlite:///{tmp_path}/c.db")
+    # The first two in this process (`main` exits as the script would); the one that must not print
+    # a password is a real process: its stdout and stderr are what a user sees.
+    done = sync_models_in_process("--providers", "nosuch", database_url=f"sqlite:///{tmp_path}/c.db")
     assert done.returncode == 2 and "unknown provider(s): nosuch" in done.stderr
-    done = sync_models("--providers", "openrouter", database_url="mysql://x@127.0.0.1/db")
+    done = sync_models_in_process("--providers", "openrouter", database_url="mysql://x@127.0.0.1/db")
     assert done.returncode == 2 and "CATALOG_DATABASE_URL: unsupported database 'mysql'" in done.stderr
     done = sync_models("--providers", "openrouter", database_url="postgresql://nobody:s3cret-pw@127.0.0.1:1/none")
     assert done.returncode == 2 and "cannot open the catalog database postgresql://nobody:***@127.0.0.1:1/none" in done.stderr

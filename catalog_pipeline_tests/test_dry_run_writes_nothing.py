@@ -4,26 +4,19 @@ before and after, on an empty catalog and on a populated one."""
 from __future__ import annotations
 
 import copy
-import os
-from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from catalog_pipeline.db.engine import catalog_engine
-from catalog_pipeline.providers import ADAPTERS
 
 from .fixture_routes import fixture
 from .http_server import FixtureServer, json_reply
-from .server_process import ServerProcess
 from catalog_pipeline.defs.handoff import IO_MANAGER_KEY, catalog_handoff
 from catalog_pipeline.defs.resources import CatalogDatabase
 
 from .cli_helpers import sync_models_in_process as sync_models
 from .sync_helpers import CATALOG_DEFS, FAST_APIS, catalog_metadata
 from .table_dump import dump_all_tables
-
-ADMIN_KEY = "dry-run-admin-key-0123456789-abcd"
 
 
 def changed_openrouter() -> dict:
@@ -86,45 +79,5 @@ def test_ui_run_config_dry_run_on_an_empty_then_a_populated_catalog(provider_env
     assert dump_all_tables(catalog_url) == populated
 
 
-@pytest.fixture
-def catalog_server(tmp_path: Path):
-    """catalog-server on an empty SQLite catalog, OpenRouter pointed at a loopback fixture."""
-    with FixtureServer() as providers:
-        providers.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
-        env = {
-            name: value for name, value in os.environ.items()
-            if not name.endswith(("_API_KEY", "_BASE_URL")) and name not in ("DAGSTER_HOME", "CATALOG_DATABASE_URL")
-        }
-        env.update({module.SPEC.base_url_env_var: f"{providers.url}/{slug}" for slug, module in ADAPTERS.items()})
-        database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
-        env.update(ADMIN_API_KEY=ADMIN_KEY, DAGSTER_HOME=str(tmp_path / "dagster_home"), CATALOG_DATABASE_URL=database_url)
-        server = ServerProcess(env, tmp_path / "server.log").start(ADMIN_KEY)
-        server.database_url, server.providers = database_url, providers
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-def test_api_dry_run_on_an_empty_then_a_populated_catalog(catalog_server: ServerProcess):
-    import httpx
-
-    def sync(dry_run: bool) -> dict:
-        response = httpx.post(
-            f"{catalog_server.url}/admin/model-sync/provider/openrouter?dry_run={str(dry_run).lower()}",
-            headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=180,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    catalog_engine(catalog_server.database_url)
-    empty = dump_all_tables(catalog_server.database_url)
-    assert sync(dry_run=True)["details"]["diff"]["added"]
-    assert dump_all_tables(catalog_server.database_url) == empty
-
-    assert sync(dry_run=False)["details"]["models_synced"] == 5
-    catalog_server.providers.route("/openrouter/models", json_reply(changed_openrouter()))
-    populated = dump_all_tables(catalog_server.database_url)
-    details = sync(dry_run=True)["details"]
-    assert len(details["diff"]["deactivated"]) == 1
-    assert dump_all_tables(catalog_server.database_url) == populated
+# The API's dry run, on the empty catalog of a real catalog-server then on a populated one, is in
+# test_server_process.py (its first sync), on that module's server rather than one more.

@@ -1,14 +1,14 @@
 """A real `catalog-server` process (webserver, admin API, dagster-daemon) on a free loopback port,
 with every provider pointed at a local fixture server. One server for the module; each test makes
-the syncs it reads and waits for the runs it starts, so the tests pass in any order. The shutdown
-test starts a server of its own."""
+the syncs it reads (or takes them from a module fixture) and waits for the runs it starts, so the
+tests pass in any order, except the shutdown test: it stops the module's server, so it comes last.
+The sync of every provider at once and the browser test are in test_server_runs.py, on a server
+of their own (a module runs whole on one worker)."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import json
-import os
 import signal
 import socket
 import sqlite3
@@ -16,27 +16,21 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.providers import ADAPTERS
 
+from .catalog_server_fixtures import (  # noqa: F401 - fixtures_http is a fixture
+    AUTH, KEY, KILLED, PROVIDER_KEYS, SECRETS, SYNCED_ALONE, call, fixture, fixtures_http, graphql, runs_of, start_server,
+)
 from .http_server import FixtureServer, Reply, json_reply
-from .server_process import ServerProcess
-
-FIXTURES = Path(__file__).parent / "fixtures"
-KEY = "proc-admin-key-0123456789-abcdefgh"
-PROVIDER_KEYS = {"DEEPINFRA_API_KEY": "di-secret-key-0123456789", "GROQ_API_KEY": "gsk-secret-key-0123456789"}
-SECRETS = [KEY, *PROVIDER_KEYS.values()]
-AUTH = {"Authorization": f"Bearer {KEY}"}
-SYNCED_ALONE = "cerebras"  # synced only by the status test
-KILLED = "chutes"  # synced only by the killed-sync test (and dry runs of /all)
-
-
-def fixture(name: str):
-    return json.loads((FIXTURES / name).read_text())
+from .server_process import ServerProcess, wait_for_exit
+from .table_dump import dump_all_tables
 
 
 def deepinfra_changed() -> dict:
@@ -49,48 +43,19 @@ def deepinfra_changed() -> dict:
     return payload
 
 
-def serve_fixtures(server: FixtureServer) -> None:
-    server.route("/openrouter/models", json_reply(fixture("openrouter_models.json")))
-    server.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
-    server.route(f"/{SYNCED_ALONE}/models", json_reply(fixture(f"{SYNCED_ALONE}_models.json")))
-    server.route(f"/{KILLED}/models", json_reply(fixture(f"{KILLED}_models.json")))
-    # A provider that echoes the caller's key in its error body.
-    server.route("/groq/models", json_reply({"error": f"invalid api key {PROVIDER_KEYS['GROQ_API_KEY']}"}, status=401))
-
-
-@pytest.fixture(scope="module")
-def fixtures_http():
-    with FixtureServer() as server:
-        serve_fixtures(server)
-        yield server
-
-
-def start_server(fixtures_http: FixtureServer, tmp: Path, log_level: str = "warning") -> ServerProcess:
-    env = {
-        name: value for name, value in os.environ.items()
-        if not name.endswith(("_API_KEY", "_BASE_URL")) and name not in ("DAGSTER_HOME", "CATALOG_DATABASE_URL")
-    }
-    for slug, module in ADAPTERS.items():
-        env[module.SPEC.base_url_env_var] = f"{fixtures_http.url}/{slug}"
-    env.update(PROVIDER_KEYS)
-    env.update(ADMIN_API_KEY=KEY, DAGSTER_HOME=str(tmp / "dagster_home"), CATALOG_DATABASE_URL=f"sqlite:///{tmp / 'catalog.db'}")
-    process = ServerProcess(env, tmp / "server.log", log_level=log_level).start(KEY)
-    process.database = tmp / "catalog.db"
-    process.responses = []  # every answer this server gave the tests, headers included
-    return process
-
-
 @pytest.fixture(scope="module")
 def server(fixtures_http: FixtureServer, tmp_path_factory: pytest.TempPathFactory):
-    process = start_server(fixtures_http, tmp_path_factory.mktemp("catalog_server"))
+    # The access log is on: the shutdown test reads every request the module made in the server's log.
+    process = start_server(fixtures_http, tmp_path_factory.mktemp("catalog_server"), log_level="info")
     yield process
-    process.stop()
+    process.stop()  # nothing left to do after the shutdown test stopped it
 
 
-def call(server: ServerProcess, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> httpx.Response:
-    response = httpx.request(method, server.url + path, headers=headers or {}, timeout=120, **kwargs)
-    server.responses.append("\n".join([response.text, *(f"{k}: {v}" for k, v in response.headers.items())]))
-    return response
+@pytest.fixture(scope="module")
+def groq_refused(server: ServerProcess) -> httpx.Response:
+    """The answer to one sync of groq, whose provider refuses the key with 401 and echoes it in its
+    error body: the run fails. Shared by the tests that read such a failure, one run for all."""
+    return call(server, "POST", "/admin/model-sync/provider/groq", AUTH)
 
 
 def basic(password: str) -> str:
@@ -170,14 +135,20 @@ def test_unknown_provider_is_404(server: ServerProcess):
     assert response.json()["success"] is False
 
 
-def catalog_snapshot(database: Path) -> tuple[list, list]:
-    with sqlite3.connect(database) as conn:
-        return (conn.execute("SELECT * FROM providers ORDER BY id").fetchall(),
-                conn.execute("SELECT * FROM models ORDER BY id").fetchall())
-
-
 def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerProcess, fixtures_http: FixtureServer):
+    """The module's first sync, on its empty catalog: a dry run, the sync, a dry run of a changed
+    list. Every table of the catalog is the same before and after each dry run (the API's case of
+    test_dry_run_writes_nothing.py, on the empty catalog and on a populated one)."""
+    database_url = f"sqlite:///{server.database}"
     fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
+    catalog_engine(database_url)
+    empty = dump_all_tables(database_url)
+    assert all(rows == [] for name, rows in empty.items() if not name.endswith("alembic_version")), "an earlier test synced"
+    first = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=true", AUTH)
+    assert first.status_code == 200, first.text
+    assert first.json()["details"]["diff"]["added"]
+    assert dump_all_tables(database_url) == empty
+
     synced = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=false", AUTH)
     assert synced.status_code == 200, synced.text
     body = synced.json()
@@ -191,10 +162,10 @@ def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerP
     changed = deepinfra_changed()
     fixtures_http.route("/deepinfra/models", json_reply({"object": "list", "data": changed["data"]}))
     try:
-        before = catalog_snapshot(server.database)
+        populated = dump_all_tables(database_url)
         dry = call(server, "POST", "/admin/model-sync/provider/deepinfra?dry_run=true", AUTH)
         assert dry.status_code == 200, dry.text
-        assert catalog_snapshot(server.database) == before
+        assert dump_all_tables(database_url) == populated
     finally:
         fixtures_http.route("/deepinfra/models", json_reply(fixture("deepinfra_models.json")))
     details = dry.json()["details"]
@@ -208,19 +179,6 @@ def test_sync_then_a_dry_run_reports_the_diff_and_writes_nothing(server: ServerP
     last = next(p for p in status["providers"] if p["provider"] == "deepinfra")["last_run"]
     assert last["status"] == "SUCCESS" and last["dry_run"] is True
     assert last["counts"]["added"] == 1 and last["counts"]["deactivated"] == 1
-
-
-def graphql(server: ServerProcess, query: str, **variables) -> dict:
-    response = call(server, "POST", "/graphql", AUTH, json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
-
-
-def runs_of(server: ServerProcess, provider: str) -> list[dict]:
-    query = """query Runs($filter: RunsFilter) { runsOrError(filter: $filter) {
-        ... on Runs { results { runId status tags { key value } } } } }"""
-    data = graphql(server, query, filter={"tags": [{"key": "dagster/partition", "value": provider}]})
-    return data["runsOrError"]["results"]
 
 
 def test_two_simultaneous_syncs_of_one_provider_give_one_run_and_one_409(server: ServerProcess):
@@ -246,8 +204,8 @@ def test_two_simultaneous_syncs_of_one_provider_give_one_run_and_one_409(server:
     assert tags["catalog/trigger"] == "admin-api" and tags["catalog/endpoint"] == "provider"
 
 
-def test_a_provider_key_echoed_by_the_provider_never_reaches_the_answer(server: ServerProcess):
-    response = call(server, "POST", "/admin/model-sync/provider/groq", AUTH)
+def test_a_provider_key_echoed_by_the_provider_never_reaches_the_answer(groq_refused: httpx.Response):
+    response = groq_refused
     assert response.status_code == 500
     body = response.json()
     assert body["success"] is False and body["message"].startswith("groq: HTTP 401")
@@ -260,12 +218,12 @@ def test_a_provider_without_its_key_is_skipped(server: ServerProcess):
     assert response.json()["message"] == "skipped: FIREWORKS_API_KEY is not set"
 
 
-def test_providers_and_status_report_the_catalog(server: ServerProcess):
+def test_providers_and_status_report_the_catalog(server: ServerProcess, groq_refused: httpx.Response):
     synced = call(server, "POST", f"/admin/model-sync/provider/{SYNCED_ALONE}", AUTH)
     assert synced.status_code == 200, synced.text
     count = synced.json()["details"]["models_synced"]
     assert count > 0
-    assert call(server, "POST", "/admin/model-sync/provider/groq", AUTH).status_code == 500
+    assert groq_refused.status_code == 500
 
     providers = {p["slug"]: p for p in call(server, "GET", "/admin/model-sync/providers", AUTH).json()["providers"]}
     assert set(providers) == set(ADAPTERS)
@@ -284,21 +242,6 @@ def test_providers_and_status_report_the_catalog(server: ServerProcess):
     assert entries["groq"]["last_run"]["error"].startswith("groq: HTTP 401")
     assert status["catalog"]["providers"][SYNCED_ALONE] == {"models": count, "active_models": listed["active_model_count"]}
     assert status["catalog"]["models"] == sum(p["models"] for p in status["catalog"]["providers"].values())
-
-
-def test_all_launches_one_run_per_provider_with_a_key(server: ServerProcess):
-    response = call(server, "POST", "/admin/model-sync/all?dry_run=true&wait=true", AUTH)
-    assert response.status_code == 200, response.text
-    entries = {entry["provider"]: entry for entry in response.json()["details"]["providers"]}
-    assert set(entries) == set(ADAPTERS)
-    for slug, module in ADAPTERS.items():
-        if module.SPEC.key_required and module.SPEC.api_key_env_var not in PROVIDER_KEYS:
-            assert entries[slug]["status"] == "skipped", slug
-        else:
-            assert entries[slug]["status"] in ("succeeded", "failed") and entries[slug]["run_id"], slug
-    assert entries["openrouter"]["status"] == "succeeded" and entries["groq"]["status"] == "failed"
-    run_ids = [entry["run_id"] for entry in entries.values() if "run_id" in entry]
-    assert len(set(run_ids)) == len(run_ids)
 
 
 def test_the_ui_serves_the_code_location_and_the_daemon_monitors_runs(server: ServerProcess):
@@ -332,7 +275,9 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
     released = threading.Event()
     fixtures_http.route(f"/held/{KILLED}/models", Reply(status=200, body=fixture(f"{KILLED}_models.json"),
                                                          headers={"Content-Type": "application/json"}, hold=released))
-    env = {name: value for name, value in server.env.items() if name != "ADMIN_API_KEY"}
+    # The marker finds what the killed process leaves behind (its compute-log watchers exit on their own).
+    marker = f"CATALOG_TEST_KILLED_SYNC={uuid.uuid4().hex}"
+    env = {name: value for name, value in server.env.items() if name != "ADMIN_API_KEY"} | dict([marker.split("=")])
     env[ADAPTERS[KILLED].SPEC.base_url_env_var] = f"{fixtures_http.url}/held/{KILLED}"
     log = open(tmp_path / "sync-models.log", "wb")
     sync = subprocess.Popen([sys.executable, "-m", "catalog_pipeline.cli.sync_models", "--providers", KILLED],
@@ -346,6 +291,9 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
             assert sync.poll() is None, (tmp_path / "sync-models.log").read_text()
             return None
 
+        # Its run fetches inside the run: once the held fetch arrives the run has started, so the
+        # server's GraphQL is asked once, not polled while sync-models starts (seconds of its CPU).
+        wait_for(lambda: fixtures_http.hits(f"/held/{KILLED}/models") or sync.poll() is not None, what="the held fetch")
         dead_run = wait_for(started_by_sync, what=f"sync-models (pid {sync.pid}) to start its run")
         sync.send_signal(signal.SIGKILL)
         sync.wait(timeout=30)
@@ -355,6 +303,7 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
             sync.kill()
             sync.wait()
         log.close()
+        wait_for_exit(marker)  # not to be counted as the server's by the shutdown test
 
     response = call(server, "POST", f"/admin/model-sync/provider/{KILLED}", AUTH)
     assert response.status_code == 200, response.text  # not 409: the dead run no longer holds the provider
@@ -366,30 +315,31 @@ def test_a_killed_sync_models_never_blocks_the_next_sync(server: ServerProcess, 
 
 
 def test_a_key_in_the_query_string_is_refused_and_never_logged_and_shutdown_is_clean(
-    fixtures_http: FixtureServer, tmp_path: Path
+    server: ServerProcess, groq_refused: httpx.Response
 ):
-    own = start_server(fixtures_http, tmp_path, log_level="info")
+    """Last in the module: it stops the module's server, whose log then holds every request and run
+    of the module, groq's echoed key among them."""
+    runs_before = runs_in(server.env["DAGSTER_HOME"])
     try:
         for path in ("/admin/model-sync/status", "/runs"):
-            refused = call(own, "GET", f"{path}?api_key={KEY}&key={KEY}&token={KEY}")
+            refused = call(server, "GET", f"{path}?api_key={KEY}&key={KEY}&token={KEY}")
             assert refused.status_code == 401
-        assert call(own, "GET", "/admin/model-sync/status?stale_after_hours=1e308", AUTH).status_code == 400
-        assert call(own, "POST", "/admin/model-sync/provider/groq?dry_run=", AUTH).status_code == 400
-        echoed = call(own, "POST", "/admin/model-sync/provider/groq", AUTH)  # the provider echoes its key
-        assert echoed.status_code == 500
+        assert call(server, "GET", "/admin/model-sync/status?stale_after_hours=1e308", AUTH).status_code == 400
+        assert call(server, "POST", "/admin/model-sync/provider/groq?dry_run=", AUTH).status_code == 400
+        assert runs_in(server.env["DAGSTER_HOME"]) == runs_before  # the 400s launched nothing
+        assert groq_refused.status_code == 500  # the provider echoed its key
     finally:
-        leftovers = own.stop()
+        leftovers = server.stop()
     assert leftovers == [], f"processes left running: {leftovers}"
-    assert own.process.returncode == 0, own.log()[-2000:]
-    log = own.log()
+    assert server.process.returncode == 0, server.log()[-2000:]
+    log = server.log()
     assert "stopped dagster-daemon" in log
     assert '"GET /admin/model-sync/status" 401' in log and '"GET /runs" 401' in log  # the access log is on
-    assert '"POST /admin/model-sync/provider/groq" 400' in log
+    assert '"POST /admin/model-sync/provider/groq" 400' in log and '"POST /admin/model-sync/provider/groq" 500' in log
     assert "api_key=" not in log and "stale_after_hours=" not in log and "dry_run=" not in log
-    for text in [log, *own.responses]:
+    for text in [log, *server.responses]:
         for secret in SECRETS:
             assert secret not in text
-    assert runs_in(own.env["DAGSTER_HOME"]) == 1  # the 400s launched nothing
 
 
 def runs_in(dagster_home: str) -> int:
