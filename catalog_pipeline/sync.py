@@ -90,8 +90,6 @@ def sync_providers(
     log_level: str = "WARNING",
 ) -> list[ProviderOutcome]:
     """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now."""
-    fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
-    job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
@@ -117,6 +115,9 @@ def sync_providers(
     router = [slug for slug in runnable if slug == ROUTER_SLUG]
     others = [slug for slug in runnable if slug != ROUTER_SLUG]
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
+        # Done while the fetches are under way: the runs start no sooner than the first fetch ends.
+        fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
+        job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
         for slug in chain(router, apis.in_fetched_order(others)):
             result = job.execute_in_process(
                 run_config=run_config,

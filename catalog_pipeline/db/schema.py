@@ -64,6 +64,13 @@ def _id_column() -> Column:
     return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
 
 
+def _provider_model_key() -> list[Column]:
+    """A model as its provider names it: what a row is keyed by, and what the feed and holds point at."""
+    return [
+        Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
+        Column("provider_model_id", Text, nullable=False),
+    ]
+
 def _price_columns() -> list[Column]:
     """The six prices in USD per unit, exact: a model and each period of its price history hold the same."""
     return [Column(name, ExactDecimal) for name in PRICE_COLUMNS]
@@ -101,8 +108,7 @@ models = Table(
     "models",
     metadata_obj,
     _id_column(),
-    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
-    Column("provider_model_id", Text, nullable=False),
+    *_provider_model_key(),
     Column("model_name", Text),
     Column("description", Text),
     *_price_columns(),
@@ -163,8 +169,7 @@ pending_price_changes = Table(
     "pending_price_changes",
     metadata_obj,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
-    Column("provider_model_id", Text, nullable=False),
+    *_provider_model_key(),
     Column("column_name", String(32), nullable=False),
     Column("old_value", ExactDecimal, nullable=False),
     Column("new_value", ExactDecimal, nullable=False),
@@ -192,8 +197,7 @@ catalog_changes = Table(
     "catalog_changes",
     metadata_obj,
     _id_column(),
-    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
-    Column("provider_model_id", Text, nullable=False),
+    *_provider_model_key(),
     Column("kind", String(32), nullable=False),
     Column("field", String(64)),
     Column("old_value", JSONType),

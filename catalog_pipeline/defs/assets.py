@@ -8,6 +8,7 @@ input from the raw archive in the catalog database.
 
 
 from collections.abc import Iterator
+from functools import partial
 
 import dagster as dg
 import pandas as pd
@@ -27,6 +28,8 @@ from .resources import CatalogDatabase, ProviderApis
 GROUP = "model_catalog"
 MAX_LISTED_REASONS = 200
 SKIPPED_TAG = "catalog/skipped"
+# The three steps of a provider's sync: one partition per provider, one group.
+_per_provider = partial(dg.asset, partitions_def=provider_partitions, group_name=GROUP)
 
 
 class SyncConfig(dg.Config):
@@ -43,9 +46,7 @@ def run_is_dry(context: dg.AssetExecutionContext) -> bool:
     return bool(((ops.get("model_catalog") or {}).get("config") or {}).get("dry_run", False))
 
 
-@dg.asset(
-    partitions_def=provider_partitions,
-    group_name=GROUP,
+@_per_provider(
     kinds={"python"},
     io_manager_key=IO_MANAGER_KEY,
     # A provider without its key produces nothing: its downstream steps skip and the run succeeds.
@@ -87,9 +88,7 @@ def _not_configured(context: dg.AssetExecutionContext, reason: str) -> Iterator[
     )
 
 
-@dg.asset(
-    partitions_def=provider_partitions,
-    group_name=GROUP,
+@_per_provider(
     kinds={"pandas"},
     io_manager_key=IO_MANAGER_KEY,
     check_specs=FRAME_CHECK_SPECS,
@@ -123,9 +122,7 @@ SHRINK_GUARD_CHECK = "shrink_guard"
 PRICE_HOLD_CHECK = "price_changes_held"
 
 
-@dg.asset(
-    partitions_def=provider_partitions,
-    group_name=GROUP,
+@_per_provider(
     kinds={"sqlite", "postgres"},
     description="The provider's rows in `providers` / `models`, upserted in one transaction.",
     metadata={"dagster/column_schema": CATALOG_COLUMN_SCHEMA, "dagster/table_name": "models"},

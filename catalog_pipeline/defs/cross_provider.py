@@ -7,6 +7,7 @@ runs, and with a daemon the `cross_provider_automation` sensor requests them onc
 runs that updated `model_catalog` have finished.
 """
 
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -87,11 +88,12 @@ def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatab
     )
 
 
-@dg.asset(
-    group_name=GROUP,
+# Discrepancies and exports read the catalog once canonical_models has linked it.
+_read_after_links = partial(dg.asset, group_name=GROUP, deps=[canonical_models], automation_condition=_AFTER_SYNCS)
+
+
+@_read_after_links(
     kinds={"python"},
-    deps=[canonical_models],
-    automation_condition=_AFTER_SYNCS,
     description="Every (provider, model, price) where the provider's own price and a second source's"
     " price for that same provider differ by more than 1%, with both values, both sources and the ratio.",
     check_specs=[
@@ -122,11 +124,8 @@ def price_discrepancies(catalog_db: CatalogDatabase) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(
-    group_name=GROUP,
+@_read_after_links(
     kinds={"json"},
-    deps=[canonical_models],
-    automation_condition=_AFTER_SYNCS,
     description="The active catalog as LiteLLM's model_prices_and_context_window.json and as the catalog's own JSON.",
 )
 def catalog_export(catalog_db: CatalogDatabase, catalog_export_files: CatalogExport) -> dg.MaterializeResult:
