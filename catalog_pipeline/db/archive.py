@@ -34,21 +34,12 @@ class ArchivedList:
     pages: list[tuple[str, Any]]  # (url, decoded JSON) in fetch order
 
 
-def content_sha256(pages: list[FetchedPage]) -> str:
-    digest = hashlib.sha256()
-    for page in pages:
-        digest.update(page.size.to_bytes(8, "big"))
-        digest.update(page.body)
-    return digest.hexdigest()
-
-
 def archive_pages(
     conn: Connection, slug: str, pages: list[FetchedPage], run_id: str | None, *, redact: Redactor = NO_SECRETS
 ) -> ArchivedList:
     """Record this fetch; its body is stored once per distinct content (a daily unchanged list of
     8 MB would otherwise pile up), every fetch still gets its own row with time and hash."""
-    pages = [_masked(page, redact) for page in pages]
-    digest = content_sha256(pages)
+    pages, digest = _masked_with_digest(pages, redact)
     previous = conn.execute(
         select(raw_model_lists.c.id, raw_model_lists.c.content_sha256, raw_model_lists.c.body_of_id)
         .where(raw_model_lists.c.provider_slug == slug)
@@ -95,12 +86,20 @@ def _write_json_string_content(out: gzip.GzipFile, body: bytes) -> None:
     out.write(json.dumps(decoder.decode(b"", final=True))[1:-1].encode())
 
 
-def _masked(page: FetchedPage, redact: Redactor) -> FetchedPage:
-    body = page.body
-    masked, url = redact.bytes(body), redact(page.url)
-    if masked is body and url == page.url:
-        return page  # nothing to mask: keep the page and its decoded payload
-    return FetchedPage.of(url, page.status, masked, fetched_at=page.fetched_at)
+def _masked_with_digest(pages: list[FetchedPage], redact: Redactor) -> tuple[list[FetchedPage], str]:
+    """The pages with any key masked, and the SHA-256 of their masked bodies (each length-prefixed),
+    from one unpacking of each body."""
+    digest = hashlib.sha256()
+    kept = []
+    for page in pages:
+        body = page.body
+        masked, url = redact.bytes(body), redact(page.url)
+        if masked is not body or url != page.url:  # else keep the page and its decoded payload
+            page = FetchedPage.of(url, page.status, masked, fetched_at=page.fetched_at)
+        digest.update(len(masked).to_bytes(8, "big"))
+        digest.update(masked)
+        kept.append(page)
+    return kept, digest.hexdigest()
 
 
 def latest_archive(conn: Connection, slug: str, *, redact: Redactor = NO_SECRETS) -> ArchivedList | None:
