@@ -19,7 +19,8 @@ from typing import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-ADMIN_KEY_ENV_VAR = "ADMIN_API_KEY"
+from catalog_pipeline.settings import ADMIN_KEY_ENV_VAR
+
 MIN_KEY_LENGTH = 16
 REALM = "catalog-server"
 
