@@ -78,12 +78,13 @@ REFUSE_ORPHANS = r"""
 CREATE FUNCTION catalog_refuse_orphans() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
     gone text;
+    found boolean;
     referenced text;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         EXECUTE format('LOCK TABLE %I IN SHARE MODE', TG_ARGV[1]);
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I IS NOT NULL)', TG_ARGV[1], TG_ARGV[2]) INTO referenced;
-        IF referenced THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I IS NOT NULL)', TG_ARGV[1], TG_ARGV[2]) INTO found;
+        IF found THEN
             RAISE EXCEPTION 'cannot truncate a table referenced in a foreign key constraint'
                 USING ERRCODE = 'feature_not_supported', CONSTRAINT = TG_ARGV[0], TABLE = TG_TABLE_NAME,
                       DETAIL = format('Table "%s" references "%s".', TG_ARGV[1], TG_TABLE_NAME);
@@ -97,8 +98,8 @@ BEGIN
         gone := format('(SELECT %I AS k FROM old_rows) AS o', TG_ARGV[3]);
     END IF;
     gone := format('SELECT o.k FROM %s WHERE NOT EXISTS (SELECT 1 FROM %I p WHERE p.%I = o.k)', gone, TG_TABLE_NAME, TG_ARGV[3]);
-    EXECUTE format('SELECT EXISTS (%s)', gone) INTO referenced USING OLD;
-    IF NOT referenced THEN
+    EXECUTE format('SELECT EXISTS (%s)', gone) INTO found USING OLD;
+    IF NOT found THEN
         RETURN NULL;
     END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
