@@ -95,12 +95,15 @@ def include_catalog_tables(name: str | None, type_: str, _parent_names: dict) ->
 
 
 def schema_differences(engine: Engine) -> list:
-    """What Alembic's autogenerate finds between the catalog and db/schema.py (empty: they agree)."""
+    """What Alembic's autogenerate finds between the catalog and db/schema.py (empty: they agree).
+    On PostgreSQL a foreign key marked CHECKED_PER_STATEMENT is not a constraint but triggers: it
+    agrees when those triggers are there, with its arguments (else it is reported missing)."""
     from alembic.autogenerate import compare_metadata
 
     from .schema import metadata_obj
 
     with engine.connect() as conn:
+        triggers = _reference_triggers(conn) if conn.dialect.name == "postgresql" else None
         context = MigrationContext.configure(
             conn,
             opts={
@@ -109,4 +112,46 @@ def schema_differences(engine: Engine) -> list:
                 "include_name": include_catalog_tables,
             },
         )
-        return compare_metadata(context, metadata_obj)
+        differences = compare_metadata(context, metadata_obj)
+    if triggers is None:
+        return differences
+    return [d for d in differences if not (d[0] == "add_fk" and _checked_per_statement(d[1], triggers))]
+
+
+# (table, function, event, per row?, arguments) of each trigger enforcing a reference (revision 0005).
+_TRIGGER_EVENTS = {4: "INSERT", 8: "DELETE", 16: "UPDATE", 32: "TRUNCATE"}
+
+
+def _reference_triggers(conn: Connection) -> set[tuple]:
+    rows = conn.exec_driver_sql(
+        "SELECT t.tgrelid::regclass::text, p.proname, t.tgtype, t.tgargs FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+        " WHERE p.proname IN ('catalog_check_references', 'catalog_refuse_orphans') AND t.tgenabled <> 'D'"
+    )
+    found = set()
+    for table, function, kind, arguments in rows:
+        for bit, event in _TRIGGER_EVENTS.items():
+            if kind & bit:
+                found.add((table, function, event, bool(kind & 1), tuple(bytes(arguments).decode().split("\0")[:4])))
+    return found
+
+
+def _checked_per_statement(constraint, triggers: set[tuple]) -> bool:
+    """A foreign key schema.py marks as checked per statement on PostgreSQL, and every trigger doing so is in place."""
+    from .schema import CHECKED_PER_STATEMENT, metadata_obj
+
+    # Autogenerate reports a copy of schema.py's constraint: the mark is on the original.
+    (element,) = constraint.elements
+    child, (column,) = constraint.table.name, constraint.column_keys
+    declared = {fk.target_fullname: fk for fk in metadata_obj.tables[child].c[column].foreign_keys}
+    if declared[element.target_fullname].info.get("postgresql") != CHECKED_PER_STATEMENT:
+        return False
+    parent, key = element.target_fullname.split(".")
+    name = f"{child}_{column}_fkey"
+    checked, guarded = (name, column, parent, key), (name, child, column, key)
+    return {
+        (child, "catalog_check_references", "INSERT", False, checked),
+        (child, "catalog_check_references", "UPDATE", True, checked),
+        (parent, "catalog_refuse_orphans", "DELETE", False, guarded),
+        (parent, "catalog_refuse_orphans", "UPDATE", True, guarded),
+        (parent, "catalog_refuse_orphans", "TRUNCATE", False, guarded),
+    } <= triggers

@@ -64,10 +64,20 @@ def _id_column() -> Column:
     return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
 
 
-def _provider_model_key() -> list[Column]:
+# On PostgreSQL these references are not ordinary foreign keys but the same rule checked once per
+# statement by triggers (revision 0005; a bulk insert checked row by row was most of a first
+# load's server time). SQLite keeps the ordinary constraint. See migrate.schema_differences.
+CHECKED_PER_STATEMENT = "checked per statement"
+
+
+def _reference(target: str, checked_per_statement: bool = False) -> ForeignKey:
+    return ForeignKey(target, info={"postgresql": CHECKED_PER_STATEMENT} if checked_per_statement else {})
+
+
+def _provider_model_key(checked_per_statement: bool = False) -> list[Column]:
     """A model as its provider names it: what a row is keyed by, and what the feed and holds point at."""
     return [
-        Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False),
+        Column("provider_id", Integer, _reference("providers.id", checked_per_statement), nullable=False),
         Column("provider_model_id", Text, nullable=False),
     ]
 
@@ -108,7 +118,7 @@ models = Table(
     "models",
     metadata_obj,
     _id_column(),
-    *_provider_model_key(),
+    *_provider_model_key(checked_per_statement=True),
     Column("model_name", Text),
     Column("description", Text),
     *_price_columns(),
@@ -184,7 +194,7 @@ model_price_history = Table(
     "model_price_history",
     metadata_obj,
     _id_column(),
-    Column("model_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("models.id"), nullable=False),
+    Column("model_id", BigInteger().with_variant(Integer, "sqlite"), _reference("models.id", checked_per_statement=True), nullable=False),
     Column("valid_from", Timestamp, nullable=False),
     Column("valid_to", Timestamp),
     *_price_columns(),
@@ -197,7 +207,7 @@ catalog_changes = Table(
     "catalog_changes",
     metadata_obj,
     _id_column(),
-    *_provider_model_key(),
+    *_provider_model_key(checked_per_statement=True),
     Column("kind", String(32), nullable=False),
     Column("field", String(64)),
     Column("old_value", JSONType),
