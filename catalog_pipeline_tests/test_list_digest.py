@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 import catalog_pipeline.db.load as load_module
 from catalog_pipeline.db.engine import catalog_engine
-from catalog_pipeline.db.list_digest import frame_digest
+from catalog_pipeline.db.fingerprint import row_fingerprints
+from catalog_pipeline.db.list_digest import fingerprints_digest
 from catalog_pipeline.db.load import load_provider_models
 from catalog_pipeline.db.schema import models, providers
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, MODEL_FRAME_DTYPES, ModelRecord, records_to_frame
@@ -49,7 +50,7 @@ def _no_row_by_row_diff(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("the shortcut should have been taken")
 
-    monkeypatch.setattr(load_module._Listed, "of", classmethod(refuse))
+    monkeypatch.setattr(load_module, "_stored_models", refuse)
 
 
 def _values(column: str) -> list:
@@ -61,22 +62,31 @@ def _values(column: str) -> list:
     if column.endswith("_modalities"):
         return [None, [], ["text"]]
     if column == "metadata":
-        return [{}, {"a": None}, {"a": "null"}, {"a": float("nan")}]  # NaN is stored as "nan", not null
-    return {"string": [None, "\\N", "None"], "Int64": [None, 0, 1], "boolean": [None, False, True]}[MODEL_FRAME_DTYPES[column]]
+        # NaN is stored as "nan", not null; a Decimal as its digits
+        return [{}, {"a": None}, {"a": "null"}, {"a": "None"}, {"a": float("nan")}, {"a": 1}, {"a": "1"}, {"a": True}, {"a": Decimal("1")}]
+    return {"string": [None, "\\N", "None", ""], "Int64": [None, 0, 1], "boolean": [None, False, True]}[MODEL_FRAME_DTYPES[column]]
 
 
-def test_every_single_value_moves_the_frame_digest() -> None:
-    assert frame_digest(records_to_frame(RECORDS)) == frame_digest(records_to_frame(RECORDS))
+def _digest(records) -> str:
+    return fingerprints_digest(row_fingerprints(records_to_frame(records)))
+
+
+def test_every_single_value_moves_the_row_fingerprint_and_the_list_digest() -> None:
+    assert _digest(RECORDS) == _digest(RECORDS)
     for column in MODEL_COLUMNS:
-        digests, values = set(), _values(column)
+        fingerprints, digests, values = set(), set(), _values(column)
         for value in values:
             record = ModelRecord(**{**vars(RECORDS[1]), column: value})
-            # without RECORDS[0], whose Decimal in metadata sends the whole column down the exact path
-            digests.add(frame_digest(records_to_frame([record, *RECORDS[2:]])))
-        assert len(digests) == len(values), column
-    # the spelling counts, so a respelled price misses the shortcut (and the full diff finds it unchanged)
-    respelled = ModelRecord(**{**vars(RECORDS[0]), "pricing_prompt": Decimal("0.0000010")})
-    assert frame_digest(records_to_frame([respelled, *RECORDS[1:]])) != frame_digest(records_to_frame(RECORDS))
+            fingerprints.add(int(row_fingerprints(records_to_frame([record]))[0]))
+            digests.add(_digest([record, *RECORDS[2:]]))
+        assert len(fingerprints) == len(digests) == len(values), column
+    # a price counts by its value, as the load compares it; JSON by its spelling (the diff then finds it unchanged)
+    respelled = ModelRecord(**{**vars(RECORDS[0]), "pricing_prompt": Decimal("1.0E-6")})
+    assert _digest([respelled, *RECORDS[1:]]) == _digest(RECORDS)
+    reordered = ModelRecord(**{**vars(RECORDS[0]), "metadata": {"a": "x", "b": [1, Decimal("0.5"), None]}})
+    assert _digest([reordered, *RECORDS[1:]]) != _digest(RECORDS)
+    # the rows' order counts, as the fingerprint of the rows is taken in the frame's order
+    assert _digest([*RECORDS[1:], RECORDS[0]]) != _digest(RECORDS)
 
 
 def test_the_same_list_again_takes_the_shortcut_and_writes_nothing(postgres_url: str, monkeypatch) -> None:
@@ -93,15 +103,20 @@ def test_the_same_list_again_takes_the_shortcut_and_writes_nothing(postgres_url:
 
 
 def test_a_row_written_by_another_writer_is_diffed_in_full(postgres_url: str) -> None:
+    """Another writer clears the row's list fingerprint (db/fingerprint.py); here it also leaves a
+    wrong content hash, which only the diff of that row can put right."""
     _load(postgres_url)
     engine = catalog_engine(postgres_url)
     with engine.begin() as conn:
-        conn.execute(update(models).where(models.c.provider_model_id == "b/plain-0").values(content_hash="0" * 40))
+        conn.execute(update(models).where(models.c.provider_model_id == "b/plain-0").values(content_hash="0" * 40, list_fingerprint=None))
         right = conn.execute(select(models.c.content_hash).where(models.c.provider_model_id == "b/plain-1")).scalar()
     report = _load(postgres_url)
     assert report.diff.counts() == _unchanged(len(RECORDS))
-    with engine.connect() as conn:  # the full diff found the content equal and rewrote the hash
-        assert conn.execute(select(models.c.content_hash).where(models.c.provider_model_id == "b/plain-0")).scalar() == right
+    with engine.connect() as conn:  # the diff found the content equal and rewrote the hash and fingerprint
+        hash_, fingerprint = conn.execute(
+            select(models.c.content_hash, models.c.list_fingerprint).where(models.c.provider_model_id == "b/plain-0")
+        ).one()
+    assert hash_ == right and fingerprint == int(row_fingerprints(records_to_frame(RECORDS))[1])
 
 
 def test_a_change_in_the_list_is_written(postgres_url: str) -> None:
@@ -135,7 +150,7 @@ def test_a_first_load_sent_in_slices_keeps_each_row_whole(postgres_url: str) -> 
     ]
     frame = records_to_frame(records)
     load_provider_models(catalog_engine(postgres_url), SPEC, frame)
-    expected = dict(zip(frame["provider_model_id"], load_module._Listed.of(frame).hashes))
+    expected = dict(zip(frame["provider_model_id"], load_module._Listed.of(frame).spell(0, len(frame))["content_hash"]))
     with catalog_engine(postgres_url).connect() as conn:
         stored = conn.execute(
             select(models.c.provider_model_id, models.c.model_name, models.c.content_hash, models.c.is_active,

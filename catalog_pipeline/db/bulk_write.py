@@ -26,7 +26,7 @@ def insert_models(conn: Connection, listed: "_Listed", positions: list[int], pro
     if not positions:
         return
     if conn.dialect.name == "postgresql":
-        columns = [*MODEL_COLUMNS, "content_hash", "deactivated_at", "price_observed_at"]
+        columns = [*MODEL_COLUMNS, "content_hash", "list_fingerprint", "deactivated_at", "price_observed_at"]
         constants = "\t".join([str(provider_id), *(now.isoformat() for _ in _TIMESTAMPS)])
         deactivated = [NULL if active else now.isoformat() for active in listed.is_active]
         if listed.texts:

@@ -1,8 +1,10 @@
 """Diff a provider's normalized frame against the catalog and apply it in one transaction.
 
 Only rows whose content changed are written, so an unchanged re-sync writes nothing but the
-provider's `last_synced_at` (on PostgreSQL the same list on the same rows is recognized without a
-diff: `db/list_digest.py`). A model the provider no longer lists is deactivated, never deleted;
+provider's `last_synced_at`. Each listed row's fingerprint (`db/fingerprint.py`) is compared with
+the one stored with the model: only rows whose fingerprint moved (or is unknown) are spelled, read
+in full and diffed (on PostgreSQL the same list on the same rows is recognized without even that:
+`db/list_digest.py`). A model the provider no longer lists is deactivated, never deleted;
 one that comes back is reactivated. The provider row is locked first (PostgreSQL `FOR UPDATE`,
 SQLite `BEGIN IMMEDIATE`), so two loads of one provider serialize and each diffs against the
 other's committed result. Three guards protect the rows from a broken answer:
@@ -21,7 +23,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,13 +37,15 @@ from .bulk_write import insert_models, one_of, update_models
 from .changes import record_load_changes
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
-from .list_digest import frame_digest, list_digest
+from .fingerprint import row_fingerprints
+from .list_digest import fingerprints_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import NULL, frame_text, row_hashes, value_text
 from .schema import models, providers
 
 CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
-_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "deactivated_at", "price_observed_at")
+_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "list_fingerprint", "deactivated_at", "price_observed_at")
+_REHASHED_COLUMNS = ("content_hash", "list_fingerprint")
 # is_active is compared on its own: deactivating a row must not have to rewrite its hash.
 _HASHED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c != "is_active")
 _PRICE_SET = frozenset(PRICE_COLUMNS)
@@ -118,9 +122,8 @@ def _load(
     engine: Engine, spec: ProviderSpec, frame: pd.DataFrame, now: datetime, *, dry_run: bool, force: bool,
     run_id: str | None, pause_point: Callable[[Connection], None] | None,
 ) -> LoadReport:
-    digest = frame_digest(frame) if engine.dialect.name == "postgresql" else None
-    # SQLite's write lock admits one writer: build the rows' text before taking it.
-    listed = None if digest is not None else _Listed.of(frame, now)
+    listed = _Listed.of(frame, now)
+    digest = fingerprints_digest(listed.fingerprints) if engine.dialect.name == "postgresql" else None
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
         if _same_list_on_same_rows(conn, provider_id, digest, digest_before):
@@ -131,8 +134,6 @@ def _load(
                 conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
             return report
         stored = _stored_models(conn, provider_id)
-        # Built under the lock (PostgreSQL's locks only this provider) so the shortcut costs no text per row.
-        listed = listed or _Listed.of(frame, now, spelled=not stored.empty)
         diff, plan = _diff(conn, provider_id, listed, stored, now)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed)
         if shrink:
@@ -206,19 +207,19 @@ def content_hash(row: dict[str, Any]) -> str:
 
 @dataclass
 class _Listed:
-    """The provider's list: the frame, each column as COPY text, and each row's content hash."""
+    """The provider's list: the frame and each row's fingerprint; the COPY text and content hash of
+    only the rows the load spells (`spell_rows`: those it adds, and those whose fingerprint moved)."""
 
     frame: pd.DataFrame
-    texts: dict[str, list[str]]
     ids: pd.Index
-    hashes: np.ndarray
+    fingerprints: np.ndarray
     is_active: np.ndarray
     price_observed_at: list[datetime | None]
+    # column -> text of each spelled row, at its position in the frame
+    texts: dict[str, Sequence[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, now: datetime | None = None, *, spelled: bool = True) -> "_Listed":
-        """The list; unless `spelled`, without its text and hashes (`spell` gives them a slice at a
-        time: a first load, comparing no hash, spells its rows as it sends them)."""
+    def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
         now = now or datetime.now(timezone.utc)
         # When a second source saw the price, the frame says so; a provider's own price is seen now.
         observed_by_id = frame.attrs.get("price_observed_at") or {}
@@ -227,33 +228,46 @@ class _Listed:
             observed_by_id.get(model_id, now) if has_price else None
             for model_id, has_price in zip(frame["provider_model_id"].tolist(), priced)
         ]
-        listed = cls(
+        return cls(
             frame=frame,
-            texts={},
             ids=pd.Index(frame["provider_model_id"].to_numpy(dtype=object)),
-            hashes=np.full(len(frame), None, dtype=object),
+            fingerprints=row_fingerprints(frame),
             is_active=frame["is_active"].to_numpy(dtype=bool, na_value=True),
             price_observed_at=observed,
         )
-        if spelled:
-            listed.texts = listed.spell(0, len(frame))
-            listed.hashes = np.array(listed.texts["content_hash"], dtype=object)
-        return listed
 
     def spell(self, start: int, stop: int) -> dict[str, list[str]]:
-        """COPY text of the rows from `start` to `stop`, with their content hashes."""
+        """COPY text of the rows from `start` to `stop`, with their content hashes and fingerprints
+        (a first load spells its rows a slice at a time, as it sends them)."""
         part = self.frame if (start, stop) == (0, len(self.frame)) else self.frame.iloc[start:stop]
+        return self._text(part, self.fingerprints[start:stop], self.price_observed_at[start:stop])
+
+    def spell_rows(self, positions: list[int]) -> None:
+        """Spell the rows at `positions` into `texts`."""
+        if not positions:
+            return
+        texts = self._text(
+            self.frame.iloc[positions], self.fingerprints[positions], [self.price_observed_at[p] for p in positions]
+        )
+        for column, values in texts.items():
+            at_positions = np.empty(len(self.frame), dtype=object)
+            at_positions[positions] = values
+            self.texts[column] = at_positions
+
+    @staticmethod
+    def _text(part: pd.DataFrame, fingerprints: np.ndarray, observed: list[datetime | None]) -> dict[str, list[str]]:
         texts = frame_text(part, MODEL_COLUMNS)
         texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
+        texts["list_fingerprint"] = list(map(str, fingerprints.tolist()))
         spelled = {None: NULL}  # most rows share `now`: spell each time once
         texts["price_observed_at"] = [
-            spelled[when] if when in spelled else spelled.setdefault(when, when.isoformat())
-            for when in self.price_observed_at[start:stop]
+            spelled[when] if when in spelled else spelled.setdefault(when, when.isoformat()) for when in observed
         ]
         return texts
 
     def rows(self, positions: list[int]) -> list[dict[str, Any]]:
-        """Plain Python rows (JSON columns as stored) of the rows at `positions`, with their hash."""
+        """Plain Python rows (JSON columns as stored) of the spelled rows at `positions`, with their
+        hash and fingerprint."""
         rows = frame_to_rows(self.frame.iloc[positions])
         for position, row in zip(positions, rows):
             row["position"] = position
@@ -261,6 +275,7 @@ class _Listed:
             for column in ("input_modalities", "output_modalities"):
                 row[column] = jsonable(row[column])
             row["content_hash"] = self.texts["content_hash"][position]
+            row["list_fingerprint"] = int(self.fingerprints[position])
             row["price_observed_at"] = self.price_observed_at[position]
         return rows
 
@@ -293,25 +308,29 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
 
 
 def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
-    """Id, hash and activity of every catalog row of the provider, indexed by provider_model_id."""
+    """Id, list fingerprint and activity of every catalog row of the provider, indexed by provider_model_id."""
     # The driver's cursor: plain tuples, no Row object per model.
     placeholder = "%s" if conn.dialect.name == "postgresql" else "?"
     with closing(conn.connection.dbapi_connection.cursor()) as cursor:
-        cursor.execute(f"SELECT provider_model_id, content_hash, is_active FROM models WHERE provider_id = {placeholder}", (provider_id,))
+        cursor.execute(f"SELECT provider_model_id, list_fingerprint, is_active FROM models WHERE provider_id = {placeholder}", (provider_id,))
         rows = cursor.fetchall()
-    stored = pd.DataFrame.from_records(rows, columns=["provider_model_id", "content_hash", "is_active"], index="provider_model_id")
-    stored["is_active"] = stored["is_active"].astype(bool)
-    return stored
+    ids, fingerprints, active = zip(*rows) if rows else ((), (), ())
+    return pd.DataFrame(
+        # Int64: exact 64-bit values, NULL as NA (a float column would round them)
+        {"list_fingerprint": pd.array(fingerprints, dtype="Int64"), "is_active": np.array(active, dtype=bool)},
+        index=pd.Index(ids, dtype=object, name="provider_model_id"),
+    )
 
 
 def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Full content of the given models, for the rows whose hash or activity differs."""
-    columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
+    """Full content of the given models, for the rows whose fingerprint or activity differs."""
+    columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.list_fingerprint, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
+    names = [column.name for column in columns]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(model_ids), _CHUNK):
         chunk = model_ids[start : start + _CHUNK]
         query = select(*columns).where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
-        found.update((row["provider_model_id"], dict(row)) for row in conn.execute(query).mappings())
+        found.update((row[1], dict(zip(names, row))) for row in conn.execute(query).all())
     return found
 
 
@@ -319,22 +338,28 @@ def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> di
 class _Plan:
     inserts: list[int] = field(default_factory=list)  # positions in the listed frame
     updates: list[dict[str, Any]] = field(default_factory=list)
-    rehash: list[dict[str, Any]] = field(default_factory=list)  # same content, hash never stored
+    rehash: list[dict[str, Any]] = field(default_factory=list)  # same content, other hash or fingerprint
     repriced: list[int] = field(default_factory=list)  # models.id of rows whose stored prices change
 
 
 def _diff(
     conn: Connection, provider_id: int, listed: _Listed, stored: pd.DataFrame, now: datetime
 ) -> tuple[CatalogDiff, _Plan]:
-    """Hashes and activity compared over whole columns; only rows that differ are read in full."""
+    """Fingerprints and activity compared over whole columns; only rows that differ (or whose
+    fingerprint is unknown) are spelled, read in full and diffed."""
     diff, plan = CatalogDiff(), _Plan()
     before = stored.reindex(listed.ids)
     known = listed.ids.isin(stored.index)
-    same = known & (before["content_hash"].to_numpy() == listed.hashes) & (before["is_active"].to_numpy() == listed.is_active)
+    same_fingerprint = (before["list_fingerprint"].array == listed.fingerprints).to_numpy(dtype=bool, na_value=False)
+    # A deactivated model keeps its fingerprint, so activity is compared on its own.
+    same = known & same_fingerprint & (before["is_active"].to_numpy(dtype=bool, na_value=False) == listed.is_active)
     diff.unchanged = int(same.sum())
     plan.inserts = np.flatnonzero(~known).tolist()
     diff.added = listed.ids[plan.inserts].tolist()
     differing = np.flatnonzero(known & ~same).tolist()
+    # PostgreSQL's first load spells its rows a slice at a time as it sends them (bulk_write.insert_models).
+    if not (stored.empty and conn.dialect.name == "postgresql"):
+        listed.spell_rows(sorted(plan.inserts + differing))
     old_rows = _stored_rows(conn, provider_id, listed.ids[differing].tolist())
     for new in listed.rows(differing):
         _diff_row(diff, plan, old_rows[new["provider_model_id"]], new, now)
@@ -351,11 +376,12 @@ def _diff_row(diff: CatalogDiff, plan: _Plan, old: dict[str, Any], new: dict[str
         new[held.column] = old[held.column]  # the row keeps its price until accepted
     if held_here:
         new["content_hash"] = content_hash(new)
+        new["list_fingerprint"] = None  # the row is not what the list says
     changes = {c: [jsonable(old[c]), jsonable(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
     if not changes:
         diff.unchanged += 1
-        if old["content_hash"] != new["content_hash"]:
-            plan.rehash.append({"id": old["id"], "content_hash": new["content_hash"]})
+        if any(old[c] != new[c] for c in _REHASHED_COLUMNS):
+            plan.rehash.append({"id": old["id"], **{c: new[c] for c in _REHASHED_COLUMNS}})
         return
     if not old["is_active"] and new["is_active"]:
         diff.reactivated.append(model_id)
@@ -388,7 +414,7 @@ def _apply(
 ) -> None:
     insert_models(conn, listed, plan.inserts, provider_id, now)
     update_models(conn, plan.updates, _UPDATED_COLUMNS, now, listed.texts)
-    update_models(conn, plan.rehash, ("content_hash",), None)
+    update_models(conn, plan.rehash, _REHASHED_COLUMNS, None)
     if pause_point is not None:
         pause_point(conn)
     # The last sync that still listed these models is the provider's previous one.

@@ -104,7 +104,8 @@ def accept_pending(engine: Engine, slug: str) -> list[HeldChange]:
             conn.execute(
                 update(models)
                 .where(and_(models.c.provider_id == provider_id, models.c.provider_model_id == row.provider_model_id))
-                .values({row.column_name: row.new_value, "updated_at": now})
+                # No longer what the last list fingerprinted (that list had the held price): unknown.
+                .values({row.column_name: row.new_value, "list_fingerprint": None, "updated_at": now})
             )
         conn.execute(delete(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
         accepted = [HeldChange(r.provider_model_id, r.column_name, r.old_value, r.new_value) for r in rows]

@@ -141,6 +141,9 @@ models = Table(
     Column("metadata", JSONType, nullable=False),
     # SHA-1 of the content columns as written: a re-sync compares hashes, not rows.
     Column("content_hash", String(40)),
+    # The fingerprint of the listed row the load wrote as it is (db/fingerprint.py); NULL when
+    # unknown or when the row is not what its list said (a held price, another writer).
+    Column("list_fingerprint", BigInteger),
     # Where the prompt/completion prices came from ('provider' | 'huggingface-router'; see
     # db/second_source.py) and when that source first showed them.
     Column("price_source", String(32)),

@@ -1,0 +1,28 @@
+"""Each model's list fingerprint: a re-sync spells and diffs only the rows whose fingerprint moved.
+
+Existing rows start without one (NULL, unknown): the next load of their provider diffs them in
+full, as before, and stores it. The providers' list digests are cleared: they are now taken over
+the fingerprints (db/list_digest.py), so an old one could never match anyway.
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("models", sa.Column("list_fingerprint", sa.BigInteger()))
+    op.execute("UPDATE providers SET list_digest = NULL")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("models") as batch:
+        batch.drop_column("list_fingerprint")
+    op.execute("UPDATE providers SET list_digest = NULL")
