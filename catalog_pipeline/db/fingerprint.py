@@ -4,13 +4,14 @@ Stored beside each model (`models.list_fingerprint`), it tells the load which ro
 exactly what the catalog already holds without spelling them: only rows whose fingerprint differs
 (or is unknown, NULL) are spelled, read in full and diffed field by field.
 
-Equal fingerprints mean equal values (up to a 64-bit hash collision): a missing value hashes to a
-constant, a string column hashes its strings, a column of Decimals only (or dates only) their
-text under a key of its own, any other its values' `repr`, which tells the types apart (`None`,
-`'None'`, `nan`, `Decimal('1')`, `1`, `True`); the columns are chained in order. The converse
-does not always hold: a price is hashed by its value (`1.5` and `1.50` alike, as the load compares
-and stores prices), but a JSON value by its spelling (its keys' order), so such a respelled list
-only costs the diff of those rows, which finds them unchanged.
+Equal fingerprints mean equal values (up to a 64-bit hash collision): a missing value (what the
+load stores as NULL) hashes to a constant, a string column hashes its strings, a column of prices
+only their value, of dates only their text, each under a key of its own; any other column its
+values' `repr`, which tells the types apart (`None`, `'None'`, `nan`, `Decimal('1')`, `1`,
+`True`). The columns are chained in order. The converse does not always hold: a price is hashed
+by its value (`1.5` and `1.50` alike, as the load compares and stores prices), but a JSON value by
+its spelling (its keys' order), so such a respelled list only costs the diff of those rows, which
+finds them unchanged.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from pandas.core.util.hashing import combine_hash_arrays
 
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, MODEL_FRAME_DTYPES, PRICE_COLUMNS
 
-_KEY = "catalog-rows-v1!"  # SipHash key (16 bytes); a new key only makes every row diff once
-# A column holding only Decimals (or only dates) is hashed from their plain text under a key of its
-# own, so that Decimal("1") and "1" still hash apart.
-_TYPED_KEYS = {"decimal": "catalog-decimal1", "date": "catalog-date-v1!"}
+# SipHash keys (16 bytes): a column of prices only (or dates only) is hashed under a key of its own,
+# so that Decimal("1") and "1", or date(2000, 1, 1) and "2000-01-01", still hash apart. A new key
+# only makes every row diff once.
+_KEYS = {"any": "catalog-rows-v1!", "decimal": "catalog-decimal1", "date": "catalog-date-v1!"}
 _PRICES = frozenset(PRICE_COLUMNS)
 _MISSING = np.uint64(0x9E3779B97F4A7C15)
 
@@ -46,22 +47,23 @@ def _column_hashes(series: pd.Series, column: str) -> np.ndarray:
         return hashes
     present = ~missing
     if dtype in ("Int64", "boolean"):
-        hashes[present] = pd.util.hash_array(series.to_numpy(dtype="int64", na_value=0)[present], hash_key=_KEY, categorize=False)
+        hashes[present] = pd.util.hash_array(series.to_numpy(dtype="int64", na_value=0)[present], hash_key=_KEYS["any"], categorize=False)
         return hashes
     values = series.to_numpy(dtype=object)[present]
     if dtype == "string":
-        hashes[present] = hash_object_array(values, _KEY, "utf8")  # str only: the dtype says so
+        hashes[present] = hash_object_array(values, _KEYS["any"], "utf8")  # str only: the dtype says so
         return hashes
     kind = pd.api.types.infer_dtype(values, skipna=False)
-    texts, key = None, _TYPED_KEYS.get(kind, _KEY)
     if kind == "decimal" and column in _PRICES:
-        try:  # by value, as the load compares prices: 1.25E-6, 0.00000125 and 0.0000012500 alike
-            texts = list(map(str, map(Decimal.normalize, values)))
-        except ArithmeticError:  # a signalling NaN
-            key = _KEY
-    elif kind == "date":
-        texts = list(map(str, values))
-    if texts is None:
-        texts = list(map(repr, values))
-    hashes[present] = hash_object_array(np.array(texts, dtype=object), key, "utf8")
+        try:
+            # Python's numeric hash: by value (1.25E-6, 0.00000125 and 0.0000012500 alike, as the load
+            # compares prices), the same in every process (it is not salted), and one-to-one for
+            # non-negative prices of fewer than 19 significant digits (modulo 2**61 - 1).
+            value_hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+            hashes[present] = pd.util.hash_array(value_hashes, hash_key=_KEYS["decimal"], categorize=False)
+            return hashes
+        except TypeError:  # a signalling NaN: hashed as any other value below
+            kind = "mixed"
+    texts = np.array(list(map(str if kind == "date" else repr, values)), dtype=object)
+    hashes[present] = hash_object_array(texts, _KEYS.get(kind, _KEYS["any"]), "utf8")
     return hashes
