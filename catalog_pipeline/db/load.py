@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,7 +27,9 @@ from decimal import Decimal
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+import orjson
 import pandas as pd
+from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -326,12 +329,26 @@ def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> di
     """Full content of the given models, for the rows whose fingerprint or activity differs."""
     columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.list_fingerprint, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
     names = [column.name for column in columns]
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(model_ids), _CHUNK):
-        chunk = model_ids[start : start + _CHUNK]
-        query = select(*columns).where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
-        found.update((row[1], dict(zip(names, row))) for row in conn.execute(query).all())
-    return found
+    if conn.dialect.name == "postgresql":  # psycopg's own types are the catalog's: no Row per model
+        with closing(conn.connection.dbapi_connection.cursor()) as cursor:
+            set_json_loads(_json_loads, cursor)
+            cursor.execute(
+                f"SELECT {', '.join(names)} FROM models WHERE provider_id = %s AND provider_model_id = ANY(%s)", (provider_id, model_ids)
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = []
+        for start in range(0, len(model_ids), _CHUNK):
+            chunk = model_ids[start : start + _CHUNK]
+            rows += conn.execute(select(*columns).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))).all()
+    return {row[1]: dict(zip(names, row)) for row in rows}
+
+
+def _json_loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what orjson does not read, e.g. an integer beyond 64 bits
+        return json.loads(text)
 
 
 @dataclass
@@ -377,7 +394,10 @@ def _diff_row(diff: CatalogDiff, plan: _Plan, old: dict[str, Any], new: dict[str
     if held_here:
         new["content_hash"] = content_hash(new)
         new["list_fingerprint"] = None  # the row is not what the list says
-    changes = {c: [jsonable(old[c]), jsonable(new[c])] for c in CONTENT_COLUMNS if not _same(old[c], new[c])}
+    # `==` first: most columns are equal, and equal values are the same (see `_same`)
+    changes = {
+        c: [jsonable(old[c]), jsonable(new[c])] for c in CONTENT_COLUMNS if old[c] != new[c] and not _same(old[c], new[c])
+    }
     if not changes:
         diff.unchanged += 1
         if any(old[c] != new[c] for c in _REHASHED_COLUMNS):
