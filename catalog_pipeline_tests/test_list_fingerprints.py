@@ -94,8 +94,10 @@ def test_only_the_rows_whose_fingerprint_moved_are_diffed_and_written(catalog_ur
 def test_none_and_the_string_none_are_different_content(catalog_url: str) -> None:
     engine = catalog_engine(catalog_url)
     _load(engine, [_with(RECORDS[0], model_name="None", metadata={"a": None}), *RECORDS[1:]])
+    report = _load(engine, [_with(RECORDS[0], model_name=None, metadata={"a": None}), *RECORDS[1:]])
+    assert report.diff.updated == {"m/0": {"model_name": ["None", None]}}
     report = _load(engine, [_with(RECORDS[0], model_name=None, metadata={"a": "None"}), *RECORDS[1:]])
-    assert report.diff.updated == {"m/0": {"model_name": ["None", None], "metadata": [{"a": None}, {"a": "None"}]}}
+    assert report.diff.updated == {"m/0": {"metadata": [{"a": None}, {"a": "None"}]}}
     row = _stored(engine, "m/0")
     assert row["model_name"] is None and row["metadata"] == {"a": "None"}
 
