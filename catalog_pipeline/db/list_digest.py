@@ -11,9 +11,9 @@ The list digest is SHA-256 over the rows' fingerprints, which the load computes 
 cheap; like them it is exact about the values, not about their spelling (`1.50` and `1.5` digest
 apart), so a respelled list only misses the shortcut and takes the diff, which finds it unchanged.
 
-The fingerprint covers each row's id, content hash, list fingerprint, activity and `updated_at`: a
-writer that changes a row without going through the load (accepting a held price bumps
-`updated_at` and clears the row's list fingerprint) makes the next load diff.
+The rows' fingerprint changes with any write of any of them, whoever the writer (accepting a held
+price, an operator's `UPDATE`): the next load then compares the list's row fingerprints with the
+stored ones (db/fingerprint.py) and diffs those that differ.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ def fingerprints_digest(fingerprints: np.ndarray) -> str:
 
 
 def catalog_state(conn: Connection, provider_id: int) -> str:
-    """Fingerprint of the provider's rows: their count and the sum of one 64-bit hash per row."""
+    """Fingerprint of the provider's rows as committed: their count and the sum of a 64-bit hash of
+    each row's id and `xmin`, the transaction that wrote it. Any write of a row, by any writer,
+    gives it a new `xmin`; nothing else does (freezing keeps it since PostgreSQL 9.4). A dump and
+    restore rewrites them all: the next load then only misses the shortcut."""
     count, total = conn.exec_driver_sql(
-        "SELECT count(*), coalesce(sum(hashtextextended(provider_model_id || E'\\t' || coalesce(content_hash, '')"
-        " || E'\\t' || coalesce(list_fingerprint::text, '')"
-        " || E'\\t' || is_active::text || E'\\t' || (extract(epoch FROM updated_at) * 1000000)::bigint::text, 0)::numeric), 0)"
+        "SELECT count(*), coalesce(sum(hashint8extended(xmin::text::bigint, id)), 0)"
         " FROM models WHERE provider_id = %(provider_id)s",
         {"provider_id": provider_id},
     ).one()
