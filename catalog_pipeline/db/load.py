@@ -24,7 +24,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import orjson
@@ -218,8 +218,8 @@ class _Listed:
     fingerprints: np.ndarray
     is_active: np.ndarray
     price_observed_at: list[datetime | None]
-    # column -> text of each spelled row, at its position in the frame
-    texts: dict[str, Sequence[str]] = field(default_factory=dict)
+    # column -> text of each spelled row, at its position in the frame (None for the others)
+    texts: dict[str, list[str | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
@@ -255,7 +255,7 @@ class _Listed:
         for column, values in texts.items():
             at_positions = np.empty(len(self.frame), dtype=object)
             at_positions[positions] = values
-            self.texts[column] = at_positions
+            self.texts[column] = at_positions.tolist()  # a list: indexed once per value written
 
     @staticmethod
     def _text(part: pd.DataFrame, fingerprints: np.ndarray, observed: list[datetime | None]) -> dict[str, list[str]]:
