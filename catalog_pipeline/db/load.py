@@ -22,6 +22,7 @@ import hashlib
 import json
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterator
@@ -217,27 +218,30 @@ class _Listed:
     ids: pd.Index
     fingerprints: np.ndarray
     is_active: np.ndarray
-    price_observed_at: list[datetime | None]
+    now: datetime
     # column -> text of each spelled row, at its position in the frame (None for the others)
     texts: dict[str, list[str | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
-        now = now or datetime.now(timezone.utc)
-        # When a second source saw the price, the frame says so; a provider's own price is seen now.
-        observed_by_id = frame.attrs.get("price_observed_at") or {}
-        priced = frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
-        observed = [
-            observed_by_id.get(model_id, now) if has_price else None
-            for model_id, has_price in zip(frame["provider_model_id"].tolist(), priced)
-        ]
         return cls(
             frame=frame,
             ids=pd.Index(frame["provider_model_id"].to_numpy(dtype=object)),
             fingerprints=row_fingerprints(frame),
             is_active=frame["is_active"].to_numpy(dtype=bool, na_value=True),
-            price_observed_at=observed,
+            now=now or datetime.now(timezone.utc),
         )
+
+    @cached_property
+    def price_observed_at(self) -> list[datetime | None]:
+        """When each row's price was seen (not needed when the list is found unchanged)."""
+        # When a second source saw the price, the frame says so; a provider's own price is seen now.
+        observed_by_id = self.frame.attrs.get("price_observed_at") or {}
+        priced = self.frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
+        return [
+            observed_by_id.get(model_id, self.now) if has_price else None
+            for model_id, has_price in zip(self.frame["provider_model_id"].tolist(), priced)
+        ]
 
     def spell(self, start: int, stop: int) -> dict[str, list[str]]:
         """COPY text of the rows from `start` to `stop`, with their content hashes and fingerprints
