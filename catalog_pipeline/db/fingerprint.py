@@ -6,9 +6,9 @@ exactly what the catalog already holds without spelling them: only rows whose fi
 
 Equal fingerprints mean equal values (up to a 64-bit hash collision): a missing value (what the
 load stores as NULL) hashes to a constant, a string column hashes its strings, a column of prices
-only their value, of dates only their text, each under a key of its own; any other column its
-values' `repr`, which tells the types apart (`None`, `'None'`, `nan`, `Decimal('1')`, `1`,
-`True`). The columns are chained in order. The converse does not always hold: a price is hashed
+only their normalized text, of dates only their text, each under a key of its own; any other
+column its values' `repr`, which tells the types apart (`None`, `'None'`, `nan`, `Decimal('1')`,
+`1`, `True`). The columns are chained in order. The converse does not always hold: a price is hashed
 by its value (`1.5` and `1.50` alike, as the load compares and stores prices), but a JSON value by
 its spelling (its keys' order), so such a respelled list only costs the diff of those rows, which
 finds them unchanged.
@@ -53,17 +53,19 @@ def _column_hashes(series: pd.Series, column: str) -> np.ndarray:
     if dtype == "string":
         hashes[present] = hash_object_array(values, _KEYS["any"], "utf8")  # str only: the dtype says so
         return hashes
-    kind = pd.api.types.infer_dtype(values, skipna=False)
-    if kind == "decimal" and column in _PRICES:
-        try:
-            # Python's numeric hash: by value (1.25E-6, 0.00000125 and 0.0000012500 alike, as the load
-            # compares prices), the same in every process (it is not salted), and one-to-one for
-            # non-negative prices of fewer than 19 significant digits (modulo 2**61 - 1).
-            value_hashes = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
-            hashes[present] = pd.util.hash_array(value_hashes, hash_key=_KEYS["decimal"], categorize=False)
-            return hashes
-        except TypeError:  # a signalling NaN: hashed as any other value below
-            kind = "mixed"
-    texts = np.array(list(map(str if kind == "date" else repr, values)), dtype=object)
-    hashes[present] = hash_object_array(texts, _KEYS.get(kind, _KEYS["any"]), "utf8")
+    texts, key = _typed_texts(values, column) or (list(map(repr, values)), _KEYS["any"])
+    hashes[present] = hash_object_array(np.array(texts, dtype=object), key, "utf8")
     return hashes
+
+
+def _typed_texts(values: np.ndarray, column: str) -> tuple[list[str], str] | None:
+    """Plain text and the key of its type, for a column of prices only or of dates only."""
+    kind = pd.api.types.infer_dtype(values, skipna=False)
+    if kind == "date":
+        return list(map(str, values)), _KEYS["date"]
+    if kind == "decimal" and column in _PRICES:
+        try:  # by value, as the load compares prices: 1.25E-6, 0.00000125 and 0.0000012500 alike
+            return list(map(str, map(Decimal.normalize, values))), _KEYS["decimal"]
+        except ArithmeticError:  # a signalling NaN: its repr
+            return None
+    return None
