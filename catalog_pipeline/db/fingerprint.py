@@ -7,8 +7,8 @@ exactly what the catalog already holds without spelling them: only rows whose fi
 Equal fingerprints mean equal values (up to a 64-bit hash collision): a missing value (what the
 load stores as NULL) hashes to a constant, a string column hashes its strings, a column of prices
 only their normalized text, of dates only their text, each under a key of its own; any other
-column its values' `repr`, which tells the types apart (`None`, `'None'`, `nan`, `Decimal('1')`,
-`1`, `True`). The columns are chained in order. The converse does not always hold: a price is hashed
+column its values as `marshal` writes them, which tells the types apart. The columns are chained
+in order. The converse does not always hold: a price is hashed
 by its value (`1.5` and `1.50` alike, as the load compares and stores prices), but a JSON value by
 its spelling (its keys' order), so such a respelled list only costs the diff of those rows, which
 finds them unchanged.
@@ -16,7 +16,10 @@ finds them unchanged.
 
 from __future__ import annotations
 
+import marshal
 from decimal import Decimal
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,9 +56,27 @@ def _column_hashes(series: pd.Series, column: str) -> np.ndarray:
     if dtype == "string":
         hashes[present] = hash_object_array(values, _KEYS["any"], "utf8")  # str only: the dtype says so
         return hashes
-    texts, key = _typed_texts(values, column) or (list(map(repr, values)), _KEYS["any"])
+    texts, key = _typed_texts(values, column) or (_serialized(values), _KEYS["any"])
     hashes[present] = hash_object_array(np.array(texts, dtype=object), key, "utf8")
     return hashes
+
+
+def _serialized(values: np.ndarray) -> list[bytes]:
+    """Each value as marshal writes it: exact about types (None, "None", NaN, 1, True and 1.0 all
+    differ) and about values (it reads back equal), twice as fast as `repr`. Version 2 writes no
+    back-references, which would depend on reference counts. What marshal cannot write (a Decimal
+    in metadata, a date) is spelled by its type and repr, after a byte no marshal output starts with."""
+    try:
+        return list(map(marshal.dumps, values, repeat(2)))
+    except ValueError:
+        return [_serialized_value(value) for value in values]
+
+
+def _serialized_value(value: Any) -> bytes:
+    try:
+        return marshal.dumps(value, 2)
+    except ValueError:
+        return b"\0" + f"{type(value).__module__}.{type(value).__qualname__}:{value!r}".encode("utf-8", "surrogatepass")
 
 
 def _typed_texts(values: np.ndarray, column: str) -> tuple[list[str], str] | None:
