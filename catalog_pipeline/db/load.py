@@ -22,9 +22,9 @@ import hashlib
 import json
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -39,9 +39,9 @@ from catalog_pipeline.pipeline.spec import ProviderSpec
 
 from .bulk_write import insert_models, one_of, update_models
 from .changes import record_load_changes
+from .fingerprint import row_fingerprints
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
-from .fingerprint import row_fingerprints
 from .list_digest import fingerprints_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import NULL, frame_text, row_hashes, value_text
