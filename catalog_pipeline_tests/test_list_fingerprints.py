@@ -103,7 +103,7 @@ def test_none_and_the_string_none_are_different_content(catalog_url: str) -> Non
 
 
 def test_a_catalog_without_fingerprints_is_diffed_once_and_then_has_them(catalog_url: str) -> None:
-    """As after the upgrade to revision 0005: every fingerprint unknown."""
+    """As after the upgrade to revision 0006: every fingerprint unknown."""
     engine = catalog_engine(catalog_url)
     _load(engine, RECORDS)
     with engine.begin() as conn:

@@ -4,15 +4,15 @@ Existing rows start without one (NULL, unknown): the next load of their provider
 full, as before, and stores it. The providers' list digests are cleared: they are now taken over
 the fingerprints (db/list_digest.py), so an old one could never match anyway.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
