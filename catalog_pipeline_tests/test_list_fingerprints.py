@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, update
 
 import catalog_pipeline.db.load as load_module
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.fingerprint import row_fingerprints
 from catalog_pipeline.db.load import content_hash, load_provider_models
+from catalog_pipeline.db.migrate import alembic_config
 from catalog_pipeline.db.price_holds import accept_pending
 from catalog_pipeline.db.schema import models, providers
 from catalog_pipeline.pipeline.records import ModelRecord, records_to_frame
@@ -148,3 +151,31 @@ def test_a_model_that_comes_back_is_reactivated_though_its_fingerprint_is_the_sa
     assert _load(engine, RECORDS[1:]).diff.deactivated == ["m/0"]
     report = _load(engine, RECORDS)
     assert report.diff.reactivated == ["m/0"] and _stored(engine, "m/0")["is_active"] is True
+
+
+def test_a_catalog_upgraded_to_the_fingerprints_keeps_its_rows_and_loads(catalog_url: str) -> None:
+    """Rows written before the revision that adds `list_fingerprint` (taken back to it here) come
+    through the upgrade without one; the next load diffs them, finds them unchanged, and stores it."""
+    engine = catalog_engine(catalog_url)
+    _load(engine, RECORDS)
+    with engine.connect() as conn:
+        before = conn.execute(select(models.c.provider_model_id, models.c.content_hash, models.c.updated_at).order_by(models.c.id)).all()
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), _revision_before_fingerprints())
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        after = conn.execute(select(models.c.provider_model_id, models.c.content_hash, models.c.updated_at).order_by(models.c.id)).all()
+        assert after == before
+        assert conn.execute(select(models.c.list_fingerprint)).scalars().all() == [None] * len(RECORDS)
+        assert conn.execute(select(providers.c.list_digest)).scalar() is None
+    report = _load(engine, RECORDS)
+    assert report.diff.unchanged == len(RECORDS) and report.changes == {}
+    for record in RECORDS:
+        assert _stored(engine, record.provider_model_id)["list_fingerprint"] == _fingerprint(RECORDS, record.provider_model_id)
+
+
+def _revision_before_fingerprints() -> str:
+    script = ScriptDirectory.from_config(alembic_config())
+    adding = next(r for r in script.walk_revisions() if r.path.endswith("_models_list_fingerprint.py"))
+    return adding.down_revision

@@ -23,6 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("models") as batch:
-        batch.drop_column("list_fingerprint")
+    # Not a batch (SQLite's table copy): dropping `models` under its references would fail.
+    op.execute("ALTER TABLE models DROP COLUMN list_fingerprint")  # SQLite 3.35 and later
     op.execute("UPDATE providers SET list_digest = NULL")
