@@ -17,7 +17,6 @@ finds them unchanged.
 from __future__ import annotations
 
 import marshal
-from decimal import Decimal
 from itertools import repeat
 from typing import Any
 
@@ -26,6 +25,7 @@ import pandas as pd
 from pandas._libs.hashing import hash_object_array
 from pandas.core.util.hashing import combine_hash_arrays
 
+from catalog_pipeline.pipeline.money import EXACT
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, MODEL_FRAME_DTYPES, PRICE_COLUMNS
 
 # SipHash keys (16 bytes): a column of prices only (or dates only) is hashed under a key of its own,
@@ -86,7 +86,7 @@ def _typed_texts(values: np.ndarray, column: str) -> tuple[list[str], str] | Non
         return list(map(str, values)), _KEYS["date"]
     if kind == "decimal" and column in _PRICES:
         try:  # by value, as the load compares prices: 1.25E-6, 0.00000125 and 0.0000012500 alike
-            return list(map(str, map(Decimal.normalize, values))), _KEYS["decimal"]
+            return list(map(str, map(EXACT.normalize, values))), _KEYS["decimal"]
         except ArithmeticError:  # a signalling NaN: its repr
             return None
     return None

@@ -8,7 +8,11 @@ Unknown is `None`, never 0.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+
+# Decimal's default context keeps 28 significant digits: `scaleb` or `normalize` under it would
+# round a longer price (the catalog stores up to 48), silently. Under this one nothing rounds.
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 # A JSON number is a binary double on the provider's side: beyond 15 significant digits it is
 # float noise (DeepInfra sends 2.5999999999999996 for 2.6), so numbers are cut back to 15.
@@ -65,7 +69,7 @@ def _trim_float_noise(value: Decimal) -> Decimal:
 
 def scaled(value: Decimal | None, power_of_ten: int) -> Decimal | None:
     """Shift the decimal point: `scaled(Decimal("1.25"), -6) == Decimal("0.00000125")`."""
-    return None if value is None else value.scaleb(power_of_ten)
+    return None if value is None else value.scaleb(power_of_ten, context=EXACT)
 
 
 def per_token(value: object, *, field: str = "price") -> Decimal | None:
