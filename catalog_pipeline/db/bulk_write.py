@@ -80,6 +80,15 @@ def update_models(
         conn.execute(statement, params[start : start + _CHUNK])
 
 
+def batches(conn: Connection, values: list[Any]) -> Iterator[list[Any]]:
+    """`values` in the batches a statement with `one_of` takes them: all at once on PostgreSQL (one
+    array parameter; each further statement costs a round trip and a scan), 5,000 at a time on
+    SQLite (its limit on parameters)."""
+    size = len(values) if conn.dialect.name == "postgresql" else _CHUNK
+    for start in range(0, len(values), max(size, 1)):
+        yield values[start : start + size]
+
+
 def one_of(conn: Connection, column, values: list[Any]):
     """`column IN values`; on PostgreSQL one array parameter (`= ANY(...)`) instead of one per value."""
     if conn.dialect.name == "postgresql":

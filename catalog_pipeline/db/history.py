@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, u
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
-from .bulk_write import one_of
+from .bulk_write import batches, one_of
 from .schema import model_price_history, models, providers
 
 _CHUNK = 5000
@@ -52,8 +52,7 @@ def open_first_periods(conn: Connection, provider_id: int, now: datetime, run_id
 
 def open_new_periods(conn: Connection, provider_id: int, provider_model_ids: list[str], now: datetime, run_id: str | None) -> None:
     """Models just added: they have no period to close."""
-    for start in range(0, len(provider_model_ids), _CHUNK):
-        chunk = provider_model_ids[start : start + _CHUNK]
+    for chunk in batches(conn, provider_model_ids):
         conn.execute(_insert_current(now, run_id, models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk)))
 
 
@@ -61,8 +60,7 @@ def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id
     """Models (by `models.id`) whose prices the load has just changed: close the open period, open
     one with the prices now stored. By id, so the plan stays linear even while the planner's
     statistics still describe the table before a first load."""
-    for start in range(0, len(model_ids), _CHUNK):
-        chunk = model_ids[start : start + _CHUNK]
+    for chunk in batches(conn, model_ids):
         conn.execute(
             update(model_price_history)
             .where(model_price_history.c.valid_to.is_(None), one_of(conn, model_price_history.c.model_id, chunk))

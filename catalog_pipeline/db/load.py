@@ -37,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, frame_to_rows
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
-from .bulk_write import insert_models, one_of, update_models
+from .bulk_write import batches, insert_models, one_of, update_models
 from .changes import record_load_changes
 from .fingerprint import row_fingerprints
 from .history import open_first_periods, open_new_periods, reopen_periods
@@ -443,8 +443,7 @@ def _apply(
         pause_point(conn)
     # The last sync that still listed these models is the provider's previous one.
     seen_until = last_synced_at or now
-    for start in range(0, len(diff.deactivated), _CHUNK):
-        chunk = diff.deactivated[start : start + _CHUNK]
+    for chunk in batches(conn, diff.deactivated):
         conn.execute(
             update(models)
             .where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
