@@ -27,7 +27,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import ARRAY, Connection, Engine, Text, bindparam, case, func, insert, or_, select, text, update
+from sqlalchemy import ARRAY, Connection, Engine, Text, bindparam, case, func, insert, not_, or_, select, text, update
 
 from .changes import write_changes
 from .schema import canonical_models, models, providers
@@ -168,7 +168,8 @@ def plan_links(rows: Iterable[CatalogRow]) -> dict[int, Link]:
 @dataclass
 class LinkReport:
     linked: dict[str, int] = field(default_factory=dict)  # method -> rows
-    unlinked_active: list[str] = field(default_factory=list)  # "provider/model"
+    unlinked_active: int = 0  # active rows no method links
+    unlinked_examples: list[str] = field(default_factory=list)  # the first few by row id, "provider/model"
     relinked: list[dict[str, Any]] = field(default_factory=list)
     canonical_models: int = 0
 
@@ -189,7 +190,7 @@ def link_group(row: CatalogRow) -> str:
     return normalized_name(link.slug if link else row.provider_model_id)
 
 
-def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = False) -> LinkReport:
+def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = False, examples: int = 50) -> LinkReport:
     """Bring every row's link up to date in one transaction; write only the rows whose link changed.
 
     A row's link depends only on the rows of its name group (`link_group`), so only the groups of
@@ -204,8 +205,8 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
         groups = {item.key for item in stale if item.key} | set(planned_keys.values())
         if full:
             others: list[_Stored] = []
-        elif len(groups) > _GROUPS_READ_BY_KEY:  # most of the catalog: one read of it all is quicker
-            others = _catalog_rows(conn, None)
+        elif len(groups) > _GROUPS_READ_BY_KEY:  # most of the catalog: one read of the rest is quicker
+            others = _catalog_rows(conn, not_(_is_stale(prefix)))
         else:
             others = _rows_in_groups(conn, sorted(groups))
         # A row read as stale keeps that reading (its key is rewritten from it); the others are
@@ -238,7 +239,7 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
         _write_links(conn, changed)
         for provider_id, rows_changed in feed.items():
             write_changes(conn, provider_id, rows_changed, now, run_id)
-        report = _link_summary(conn)
+        report = _link_summary(conn, examples)
     report.relinked = relinked
     return report
 
@@ -268,42 +269,56 @@ def _rows_in_groups(conn: Connection, keys: list[str]) -> list["_Stored"]:
     return found
 
 
-def _link_summary(conn: Connection) -> LinkReport:
+def _link_summary(conn: Connection, examples: int) -> LinkReport:
     """The counts of the whole catalog as it now stands (most rows were not read)."""
     linked = conn.execute(
         select(models.c.match_method, func.count()).where(models.c.canonical_model_id.is_not(None))
         .group_by(models.c.match_method).order_by(models.c.match_method)
     ).all()
-    unlinked = conn.execute(
+    unlinked = (models.c.canonical_model_id.is_(None), models.c.is_active.is_(True))
+    shown = conn.execute(
         select(providers.c.slug, models.c.provider_model_id).join(providers, providers.c.id == models.c.provider_id)
-        .where(models.c.canonical_model_id.is_(None), models.c.is_active.is_(True)).order_by(models.c.id)
+        .where(*unlinked).order_by(models.c.id).limit(examples)
     ).all()
     return LinkReport(
         linked={method: count for method, count in linked},
-        unlinked_active=[f"{slug}/{model_id}" for slug, model_id in unlinked],
+        unlinked_active=conn.execute(select(func.count()).select_from(models).where(*unlinked)).scalar_one(),
+        unlinked_examples=[f"{slug}/{model_id}" for slug, model_id in shown],
         canonical_models=conn.execute(select(func.count()).select_from(canonical_models)).scalar_one(),
     )
 
 
-_UPDATE_CHUNK = 2000  # rows per UPDATE ... FROM (VALUES ...): 12,000 parameters, under SQLite's 32,766 and PostgreSQL's 65,535
+_UPDATE_CHUNK = 2000  # rows per UPDATE ... FROM (VALUES ...): 12,000 parameters, under SQLite's 32,766
+_ARRAY_CHUNKS = 25  # PostgreSQL takes six arrays per statement, however long: 50,000 rows at a time
+_LINK_COLUMNS = "canonical_model_id = v.c, match_method = v.m, match_confidence = v.k, link_key = v.g, link_hash = v.h"
 
 
 def _write_links(conn: Connection, changed: list[tuple]) -> None:
     """One statement per chunk of rows, joined to their new link and key (a first sync links every row)."""
-    cast = conn.dialect.name == "postgresql"  # its VALUES needs types for NULLs; SQLite's does not
-    types = ("bigint", "integer", "varchar", "varchar", "text", "varchar") if cast else (None,) * 6
+    if conn.dialect.name == "postgresql":
+        size = _UPDATE_CHUNK * _ARRAY_CHUNKS
+        for start in range(0, len(changed), size):
+            columns = list(zip(*changed[start:start + size]))
+            conn.execute(
+                text(
+                    f"UPDATE models SET {_LINK_COLUMNS} FROM unnest(CAST(:i AS bigint[]), CAST(:c AS integer[]),"
+                    " CAST(:m AS varchar[]), CAST(:k AS varchar[]), CAST(:g AS text[]), CAST(:h AS varchar[]))"
+                    " AS v(i, c, m, k, g, h) WHERE models.id = v.i"
+                ),
+                dict(zip("icmkgh", map(list, columns))),
+            )
+        return
     for start in range(0, len(changed), _UPDATE_CHUNK):
         chunk = changed[start:start + _UPDATE_CHUNK]
         params: dict[str, Any] = {}
         tuples = []
         for n, values in enumerate(chunk):
-            names = [f"{key}{n}" for key in ("i", "c", "m", "k", "g", "h")]
+            names = [f"{key}{n}" for key in "icmkgh"]
             params.update(zip(names, values))
-            tuples.append("(" + ", ".join(f"CAST(:{name} AS {kind})" if kind else f":{name}" for name, kind in zip(names, types)) + ")")
+            tuples.append("(" + ", ".join(f":{name}" for name in names) + ")")
         conn.execute(
             text(
-                "UPDATE models SET canonical_model_id = v.c, match_method = v.m, match_confidence = v.k,"
-                " link_key = v.g, link_hash = v.h"
+                f"UPDATE models SET {_LINK_COLUMNS}"
                 " FROM (SELECT column1 AS i, column2 AS c, column3 AS m, column4 AS k, column5 AS g, column6 AS h"
                 f" FROM (VALUES {', '.join(tuples)}) AS t) AS v WHERE models.id = v.i"
             ),
