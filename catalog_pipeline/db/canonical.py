@@ -363,7 +363,15 @@ def _ensure_canonical_models(conn: Connection, links: Iterable[Link], now: datet
         {"slug": slug, "hf_id": hf_id, "created_at": now, "updated_at": now}
         for slug, hf_id in wanted.items() if slug not in existing
     ]
-    if added:
+    if added and conn.dialect.name == "postgresql":  # a first refresh adds one per model: two arrays, not a row each
+        conn.execute(
+            text(
+                "INSERT INTO canonical_models (slug, hf_id, created_at, updated_at) SELECT v.s, v.h, :now, :now"
+                " FROM unnest(CAST(:s AS text[]), CAST(:h AS text[])) AS v(s, h)"
+            ),
+            {"s": [row["slug"] for row in added], "h": [row["hf_id"] for row in added], "now": now},
+        )
+    elif added:
         conn.execute(insert(canonical_models), added)
     respelled = [
         {"row_id": existing[slug][0], "better": better, "now": now}
