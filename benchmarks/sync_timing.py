@@ -78,7 +78,7 @@ def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict
                 if kwargs.get("partition_key"):  # a provider's run
                     totals["runs"] += time.perf_counter() - started
                     totals["run_count"] += 1
-                elif (kwargs.get("tags") or {}).get("catalog/trigger") == "while-last-fetch":
+                elif (kwargs.get("tags") or {}).get("catalog/trigger") in ("while-fetching", "while-last-fetch"):
                     totals["while_last_fetch"] += time.perf_counter() - started
                 else:  # the cross-provider refresh after them
                     totals["after_runs"] += time.perf_counter() - started
