@@ -2,8 +2,8 @@
 
 canonical_models (links) -> price_discrepancies (own vs second-source price) and catalog_export (files).
 
-They run after syncs: `sync-models` runs the `catalog_cross_provider` job once after its provider
-runs, and with a daemon the `cross_provider_automation` sensor requests them once the provider
+They run after syncs: `sync-models` runs the `catalog_cross_provider` job after its provider runs
+(and while their fetches are under way: see sync.py), and with a daemon the `cross_provider_automation` sensor requests them once the provider
 runs that updated `model_catalog` have finished.
 """
 
@@ -71,6 +71,8 @@ def _warning(
     ],
 )
 def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase) -> dg.MaterializeResult:
+    # Re-plans only the name groups with rows changed since their last plan: the same links as a
+    # plan of every row (db/canonical.py).
     report = rebuild_links(catalog_db.engine(), run_id=context.run_id, examples=MAX_SHOWN)
     for relink in report.relinked:
         context.log.warning(f"re-linked {relink['provider']} {relink['model']}: {relink['old']} -> {relink['new']}")
