@@ -138,6 +138,7 @@ def bench_sync(per_provider: int | None, latency: float, pages: int, parallel_fe
     print(f"slowest provider's fetch alone ({slowest_slug}) {slowest:7.2f} s   -> total is {result['wall'] / slowest:.2f}x it,"
           f" {result['wall'] - slowest:+.2f} s (target: at most +5 s)")
     print(f"start-up until the first run (imports, instance)   {result['startup']:7.2f} s")
+    print(f"cross-provider refresh while fetches are under way (the rows loaded so far)   {result['while_last_fetch']:7.2f} s")
     print(f"cross-provider refresh after the provider runs (links, offers, exports)   {result['after_runs']:7.2f} s")
     print("time per stage, summed over the provider runs (serial; the fetches overlap them):")
     for stage in ("fetch_wait", "transform", "archive", "load", "bookkeeping"):

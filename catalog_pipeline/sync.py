@@ -10,7 +10,7 @@ start-ups and N fetches in a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
 from catalog_pipeline.settings import CatalogSettings, load_settings
 
 Status = Literal["ok", "failed", "skipped"]
+IDLE_REFRESH_MIN_ROWS = 10_000  # changed rows that make a refresh worth its fixed cost while a fetch is awaited
 
 
 @dataclass
@@ -62,14 +63,19 @@ class PrefetchedProviderApis(ProviderApis):
         future = self._pending.pop(slug, None)
         return future.result() if future is not None else super().fetch(slug)
 
-    def in_fetched_order(self, slugs: list[str]) -> Iterator[str]:
+    def in_fetched_order(self, slugs: list[str], while_waiting: Callable[[bool], None] | None = None) -> Iterator[str]:
         """`slugs` as their fetches finish (those not prefetched first), so that a slow provider
-        never holds back the runs of the others."""
+        never holds back the runs of the others. `while_waiting(last)` is called whenever the next
+        fetch to finish is still under way (`last`: it is the last one)."""
         waiting = {self._pending[slug]: slug for slug in slugs if slug in self._pending}
         yield from (slug for slug in slugs if slug not in waiting.values())
         while len(waiting) > 1:
+            if while_waiting is not None and not wait(waiting, timeout=0).done:
+                while_waiting(False)
             done, _ = wait(waiting, return_when=FIRST_COMPLETED)
             yield from (waiting.pop(future) for future in list(waiting) if future in done)
+        if while_waiting is not None and any(not future.done() for future in waiting):
+            while_waiting(True)
         # The last one has nothing left to overtake: its run starts now and waits for its fetch in
         # raw_models, so a slow provider shows as a running run (and carries the owner's PID tag).
         yield from waiting.values()
@@ -114,11 +120,28 @@ def sync_providers(
     # The router runs first (the others' second-source prices come from it), the rest as fetched.
     router = [slug for slug in runnable if slug == ROUTER_SLUG]
     others = [slug for slug in runnable if slug != ROUTER_SLUG]
+
+    taken_in: set[str] = set()  # providers whose rows a refresh has read since their run
+
+    def refresh(trigger: str) -> None:
+        if not dry_run and any(outcome.status == "ok" for outcome in outcomes.values()):
+            _refresh_cross_provider(definitions, instance, catalog_db, run_config["loggers"], {**(tags or {}), "catalog/trigger": trigger})
+            taken_in.update(outcomes)
+
+    def refresh_while_waiting(last: bool) -> None:
+        # A refresh has a fixed cost (a Dagster run, both export files written whole): in the idle
+        # wait for a fetch it is worth it only for enough changed rows; before the last run, always.
+        changed = sum(_changed_rows(outcome) for slug, outcome in outcomes.items() if slug not in taken_in)
+        if last or changed >= IDLE_REFRESH_MIN_ROWS:
+            refresh("while-last-fetch" if last else "while-fetching")
+
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
         # Done while the fetches are under way: the runs start no sooner than the first fetch ends.
         fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
         job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
-        for slug in chain(router, apis.in_fetched_order(others)):
+        # While fetches are under way, the cross-provider refresh takes in the rows already loaded,
+        # so that the one after the last run has only that provider's rows left to link and export.
+        for slug in chain(router, apis.in_fetched_order(others, refresh_while_waiting)):
             result = job.execute_in_process(
                 run_config=run_config,
                 instance=instance,
@@ -128,20 +151,24 @@ def sync_providers(
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)
-    if not dry_run and any(outcome.status == "ok" for outcome in outcomes.values()):
-        _refresh_cross_provider(definitions, instance, catalog_db, run_config["loggers"], tags)
+    refresh("after-sync")
     return [outcomes[slug] for slug in slugs]
 
 
 def _refresh_cross_provider(definitions, instance, catalog_db, loggers, tags) -> None:
-    """Links, discrepancies and exports read every provider's rows: refreshed once, after all runs."""
+    """Links, discrepancies and exports read every provider's rows: refreshed after all runs (and
+    while the last fetch is under way). A failure here fails no provider's sync."""
     if "catalog_cross_provider" not in {job.name for job in definitions.jobs or []}:
         return  # definitions without the cross-provider assets (a test's own)
     definitions.resolve_job_def("catalog_cross_provider").execute_in_process(
         run_config={"loggers": loggers}, instance=instance,
         resources={"catalog_db": catalog_db} if catalog_db is not None else None,
-        tags={**owner_tags(), **(tags or {}), "catalog/trigger": "after-sync"}, raise_on_error=False,
+        tags={**owner_tags(), **tags}, raise_on_error=False,
     )
+
+
+def _changed_rows(outcome: ProviderOutcome) -> int:
+    return sum(outcome.counts.get(key) or 0 for key in ("added", "updated", "reactivated", "deactivated"))
 
 
 def _never_archived(slugs: list[str], catalog_db: CatalogDatabase) -> set[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from catalog_pipeline.db import canonical
 from catalog_pipeline.db.canonical import CatalogRow, plan_links, rebuild_links
@@ -96,10 +96,93 @@ def test_links_in_the_database_are_the_pure_plan_after_every_change_and_from_scr
     unchanged = {key: value for key, value in after.items() if key[0] != "openrouter"}
     assert unchanged == {key: value for key, value in first.items() if key[0] != "openrouter"}
 
-    # From scratch: no links and no canonical models, then one refresh. Same links, same spellings.
+    # From scratch: no links, no link keys and no canonical models, then one refresh. Same links, same spellings.
     with engine.begin() as conn:
-        conn.execute(update(models).values(canonical_model_id=None, match_method=None, match_confidence=None))
+        conn.execute(update(models).values(canonical_model_id=None, match_method=None, match_confidence=None, link_key=None, link_hash=None))
         conn.execute(delete(canonical_models))
     rebuild_links(engine)
     assert _stored_links(engine) == after
     assert rebuild_links(engine).relinked == []
+
+
+def _refreshed_as_from_scratch(engine) -> tuple:
+    """Refresh incrementally, then check it is what a plan of every row gives; returns the report
+    and how many rows the refresh planned."""
+    planned = []
+    original = canonical.plan_links
+
+    def counting(rows):
+        rows = list(rows)
+        planned.append(len(rows))
+        return original(rows)
+
+    canonical.plan_links = counting
+    try:
+        report = rebuild_links(engine)
+    finally:
+        canonical.plan_links = original
+    incremental = _stored_links(engine)
+    assert _without_hf_ids(incremental) == _planned_links(engine)
+    full = rebuild_links(engine, full=True)
+    assert _stored_links(engine) == incremental and full.relinked == []
+    summary = ("linked", "unlinked_active", "unlinked_examples", "canonical_models")
+    assert [getattr(report, key) for key in summary] == [getattr(full, key) for key in summary]
+    return report, planned[0]
+
+
+def _novita(extra: list[dict] = (), price: int | None = None) -> dict:
+    payload = copy.deepcopy(_fixture("novita_models.json"))
+    if price is not None:
+        payload["data"][0]["input_token_price_per_m"] = price
+    for fields in extra:
+        entry = copy.deepcopy(payload["data"][1])
+        entry.update(fields)
+        payload["data"].append(entry)
+    return payload
+
+
+def test_an_incremental_refresh_plans_only_the_changed_groups_and_links_as_a_full_one(provider_env, catalog_url, monkeypatch):
+    engine = catalog_engine(catalog_url)
+    _sync(
+        provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=_novita(),
+        together=_fixture("together_models.json"), openrouter=_fixture("openrouter_models.json"),
+        chutes=_fixture("chutes_models.json"),
+    )
+    with engine.connect() as conn:
+        catalog_rows = conn.execute(select(func.count()).select_from(models)).scalar_one()
+    _, planned = _refreshed_as_from_scratch(engine)
+    assert planned == catalog_rows
+    assert _refreshed_as_from_scratch(engine)[1] == 0  # nothing changed: nothing planned
+
+    # Added: Novita now sells a Mixtral too, so Groq's unchanged Mixtral row joins a two-provider group.
+    mixtral = {"id": "mistral/mixtral-8x7b-32768", "title": "mistral/mixtral-8x7b-32768"}
+    _sync(provider_env, catalog_url, novita=_novita([mixtral]))
+    _, planned = _refreshed_as_from_scratch(engine)
+    assert 0 < planned < catalog_rows
+    assert _stored_links(engine)[("groq", "mixtral-8x7b-32768")][2] == "normalized_name"
+
+    # Repriced, then delisted.
+    _sync(provider_env, catalog_url, novita=_novita([mixtral], price=31000))
+    assert 0 < _refreshed_as_from_scratch(engine)[1] < catalog_rows
+    _sync(provider_env, catalog_url, novita=_novita(price=31000))
+    _refreshed_as_from_scratch(engine)
+
+    # Renamed: OpenRouter states other Hugging Face ids, moving rows from one group to another.
+    _sync(provider_env, catalog_url, openrouter=_openrouter({1: "meta-llama/Llama-3.1-8B-Instruct", 0: "tiny/Edge-8B-Instruct"}))
+    report, _ = _refreshed_as_from_scratch(engine)
+    assert {r["model"] for r in report.relinked} >= {"tiny/edge-1b"}
+
+    # A provider's whole list replaced by other ids.
+    replaced = copy.deepcopy(_fixture("chutes_models.json"))
+    for entry in replaced["data"]:
+        entry["id"] = entry["id"].replace("-TEE", "-v2-TEE")
+    serve(provider_env, "chutes", replaced)
+    result = materialize_provider("chutes", catalog_url, force=True)
+    assert result.success, failure_message(result)
+    _refreshed_as_from_scratch(engine)
+
+    # New link rules (here a curated alias more) make every stored key stale.
+    aliases = {**canonical.curated_aliases(), ("groq", "playai-tts"): canonical.Alias("playai/PlayAI-TTS", "test")}
+    monkeypatch.setattr(canonical, "curated_aliases", lambda: aliases)
+    _, planned = _refreshed_as_from_scratch(engine)
+    assert _stored_links(engine)[("groq", "playai-tts")][2] == "curated"

@@ -68,7 +68,9 @@ def test_echoed_keys_never_reach_rows_archive_metadata_or_logs(provider_env, cat
 
     instance = dg.DagsterInstance.get()  # the DAGSTER_HOME the command used
     runs = instance.get_runs()
-    assert len(runs) == 3  # the two providers, then the cross-provider refresh (links, exports)
+    # The two providers, then the cross-provider refresh (links, exports); a second one runs before
+    # the last provider's if its fetch was still under way once the other's run was over.
+    assert len([run for run in runs if run.job_name != "catalog_cross_provider"]) == 2 and 2 < len(runs) <= 4
     for run in runs:
         events = instance.all_logs(run.run_id)
         assert events

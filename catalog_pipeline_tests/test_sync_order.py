@@ -9,6 +9,7 @@ import time
 
 import dagster as dg
 
+from catalog_pipeline import sync
 from catalog_pipeline.definitions import defs as load_definitions
 from catalog_pipeline.defs.resources import CatalogDatabase
 from catalog_pipeline.sync import sync_providers
@@ -77,3 +78,47 @@ def test_the_router_still_runs_first_when_its_fetch_is_the_slowest(provider_env,
     assert first_run.tags["dagster/partition"] == "huggingface"
     assert [(o.slug, o.status) for o in outcomes] == [("groq", "ok"), ("huggingface", "ok")]
     assert models_by_id(sqlite_url, "groq")["llama-3.3-70b-versatile"]["price_source"] == "huggingface-router"
+
+
+def test_the_cross_provider_refresh_takes_in_the_others_while_the_last_fetch_is_under_way(provider_env, sqlite_url):
+    # Groq answers only once a cross-provider run has started while its fetch was under way; that
+    # run links DeepInfra's rows, and the one after Groq's run adds Groq's.
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def refreshed() -> list[dg.DagsterRun]:
+            return [run for run in instance.get_runs() if run.job_name == "catalog_cross_provider"]
+
+        _serve(provider_env, "deepinfra")
+        _serve(provider_env, "groq", before_answer=lambda: _wait_until(lambda: bool(refreshed()), PATIENCE_SECONDS))
+        outcomes = sync_providers(
+            ["deepinfra", "groq"], instance=instance, definitions=load_definitions(),
+            catalog_db=CatalogDatabase(url=sqlite_url),
+        )
+        runs = sorted(refreshed(), key=lambda run: instance.get_run_record_by_id(run.run_id).create_timestamp)
+    assert [(o.slug, o.status) for o in outcomes] == [("deepinfra", "ok"), ("groq", "ok")]
+    assert [run.tags["catalog/trigger"] for run in runs] == ["while-last-fetch", "after-sync"]
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+    linked = {row["provider_model_id"] for row in models_by_id(sqlite_url, "deepinfra").values() if row["canonical_model_id"]}
+    assert linked and all(row["link_key"] for row in models_by_id(sqlite_url, "groq").values())
+
+
+def test_enough_loaded_rows_are_taken_in_while_waiting_for_any_fetch(provider_env, sqlite_url, monkeypatch):
+    # Groq's list is in first; DeepInfra answers only once a refresh has run while it was awaited
+    # (allowed here for a single changed row), Together only once the one before the last run has.
+    monkeypatch.setattr(sync, "IDLE_REFRESH_MIN_ROWS", 1)
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def refreshed(trigger: str) -> bool:
+            return any(run.tags.get("catalog/trigger") == trigger for run in instance.get_runs())
+
+        _serve(provider_env, "groq")
+        _serve(provider_env, "deepinfra", before_answer=lambda: _wait_until(lambda: refreshed("while-fetching"), PATIENCE_SECONDS))
+        _serve(provider_env, "together", before_answer=lambda: _wait_until(lambda: refreshed("while-last-fetch"), PATIENCE_SECONDS))
+        outcomes = sync_providers(
+            ["deepinfra", "groq", "together"], instance=instance, definitions=load_definitions(),
+            catalog_db=CatalogDatabase(url=sqlite_url),
+        )
+        runs = [run for run in instance.get_runs() if run.job_name == "catalog_cross_provider"]
+        order = sorted(runs, key=lambda run: instance.get_run_record_by_id(run.run_id).create_timestamp)
+    assert [o.status for o in outcomes] == ["ok", "ok", "ok"]
+    assert [run.tags["catalog/trigger"] for run in order] == ["while-fetching", "while-last-fetch", "after-sync"]

@@ -18,6 +18,7 @@ field `canonical_model`, old and new canonical slug.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, case, insert, select, text, update
+from sqlalchemy import ARRAY, Connection, Engine, Text, bindparam, case, func, insert, not_, or_, select, text, update
 
 from .changes import write_changes
 from .schema import canonical_models, models, providers
@@ -167,39 +168,70 @@ def plan_links(rows: Iterable[CatalogRow]) -> dict[int, Link]:
 @dataclass
 class LinkReport:
     linked: dict[str, int] = field(default_factory=dict)  # method -> rows
-    unlinked_active: list[str] = field(default_factory=list)  # "provider/model"
+    unlinked_active: int = 0  # active rows no method links
+    unlinked_examples: list[str] = field(default_factory=list)  # the first few by row id, "provider/model"
     relinked: list[dict[str, Any]] = field(default_factory=list)
     canonical_models: int = 0
 
 
-def rebuild_links(engine: Engine, run_id: str | None = None) -> LinkReport:
-    """Recompute every row's link in one transaction; write only the rows whose link changed."""
+def link_rules_fingerprint() -> str:
+    """Changes whenever what links a row can change: the curated aliases or the providers and
+    suffixes that state Hugging Face ids. A stored key under other rules is stale."""
+    rules = json.dumps(
+        [sorted(HF_ID_PROVIDERS), sorted(_ID_SUFFIXES.items()), _REPO_ID.pattern,
+         sorted((key, alias.hf_id) for key, alias in curated_aliases().items())]
+    )
+    return hashlib.sha1(rules.encode()).hexdigest()[:12]
+
+
+def link_group(row: CatalogRow) -> str:
+    """The name group whose rows this row's link depends on (and whose links depend on it)."""
+    link = strong_link(row.provider_slug, row.provider_model_id, row.metadata)
+    return normalized_name(link.slug if link else row.provider_model_id)
+
+
+def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = False, examples: int = 50) -> LinkReport:
+    """Bring every row's link up to date in one transaction; write only the rows whose link changed.
+
+    A row's link depends only on the rows of its name group (`link_group`), so only the groups of
+    rows that are new, changed or planned under other rules since their last plan ("stale") are
+    planned again, each whole: their links are what a plan of the whole catalog gives. `full`
+    plans every row."""
     now = datetime.now(timezone.utc)
+    prefix = f"{link_rules_fingerprint()}:"
     with engine.begin() as conn:
-        current = _catalog_rows(conn)
-        rows = [row for row, _ in current]
-        links = plan_links(rows)
+        stale = _catalog_rows(conn, None if full else _is_stale(prefix))
+        planned_keys = {item.row.id: prefix + link_group(item.row) for item in stale}
+        groups = {item.key for item in stale if item.key} | set(planned_keys.values())
+        if full:
+            others: list[_Stored] = []
+        elif len(groups) > _GROUPS_READ_BY_KEY:  # most of the catalog: one read of the rest is quicker
+            others = _catalog_rows(conn, not_(_is_stale(prefix)))
+        else:
+            others = _rows_in_groups(conn, sorted(groups))
+        # A row read as stale keeps that reading (its key is rewritten from it); the others are
+        # re-linked only, so a row a load changes meanwhile stays stale for the next refresh.
+        current = stale + [item for item in others if item.row.id not in planned_keys]
+        current.sort(key=lambda item: item.row.id)  # the plan's first stated hf_id is by row id
+        links = plan_links(item.row for item in current)
         ids = _ensure_canonical_models(conn, links.values(), now)
         slugs = {canonical_id: slug for slug, canonical_id in ids.items()}
-        report = LinkReport(canonical_models=len(ids))
+        relinked: list[dict[str, Any]] = []
         feed: dict[int, list[dict[str, Any]]] = {}
-        changed: list[tuple[int, int | None, str | None, str | None]] = []
-        for row, old in current:
+        changed: list[tuple] = []
+        for row, old, key, planned_hash, content_hash in current:
             link = links.get(row.id)
             new = (ids[link.slug], link.method, link.confidence) if link else (None, None, None)
-            if link:
-                report.linked[link.method] = report.linked.get(link.method, 0) + 1
-            elif row.is_active:
-                report.unlinked_active.append(f"{row.provider_slug}/{row.provider_model_id}")
-            if new == old:
+            stored = (planned_keys[row.id], content_hash) if row.id in planned_keys else (key, planned_hash)
+            if new == old and stored == (key, planned_hash):
                 continue
-            changed.append((row.id, *new))
+            changed.append((row.id, *new, *stored))
             if old[0] is not None and old[0] != new[0]:
                 relink = {
                     "provider": row.provider_slug, "model": row.provider_model_id,
                     "old": slugs.get(old[0]), "new": link.slug if link else None, "method": link.method if link else None,
                 }
-                report.relinked.append(relink)
+                relinked.append(relink)
                 feed.setdefault(row.provider_id, []).append({
                     "provider_model_id": row.provider_model_id, "kind": "changed", "field": "canonical_model",
                     "old_value": relink["old"], "new_value": relink["new"],
@@ -207,45 +239,117 @@ def rebuild_links(engine: Engine, run_id: str | None = None) -> LinkReport:
         _write_links(conn, changed)
         for provider_id, rows_changed in feed.items():
             write_changes(conn, provider_id, rows_changed, now, run_id)
+        report = _link_summary(conn, examples)
+    report.relinked = relinked
     return report
 
 
-_UPDATE_CHUNK = 2000  # rows per UPDATE ... FROM (VALUES ...): 8,000 parameters, under every driver's limit
+def _is_stale(prefix: str):
+    """Rows never planned, planned under other rules, or whose content changed since (a stated
+    hf_id lives in `metadata`, which `content_hash` covers)."""
+    return or_(
+        models.c.link_key.is_(None),
+        func.substr(models.c.link_key, 1, len(prefix)) != prefix,
+        models.c.link_hash.is_distinct_from(models.c.content_hash),
+    )
 
 
-def _write_links(conn: Connection, changed: list[tuple[int, int | None, str | None, str | None]]) -> None:
-    """One statement per chunk of rows, joined to their new link (a first sync links every row)."""
-    cast = conn.dialect.name == "postgresql"  # its VALUES needs types for NULLs; SQLite's does not
-    types = ("bigint", "integer", "varchar", "varchar") if cast else (None,) * 4
+_GROUPS_READ_BY_KEY = 50_000
+_KEYS_PER_QUERY = 500  # SQLite's IN list: well under its parameter limit
+
+
+def _rows_in_groups(conn: Connection, keys: list[str]) -> list["_Stored"]:
+    if not keys:
+        return []
+    if conn.dialect.name == "postgresql":
+        return _catalog_rows(conn, models.c.link_key == func.any(bindparam("keys", keys, type_=ARRAY(Text))))
+    found: list[_Stored] = []
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        found += _catalog_rows(conn, models.c.link_key.in_(keys[start:start + _KEYS_PER_QUERY]))
+    return found
+
+
+def _link_summary(conn: Connection, examples: int) -> LinkReport:
+    """The counts of the whole catalog as it now stands (most rows were not read)."""
+    linked = conn.execute(
+        select(models.c.match_method, func.count()).where(models.c.canonical_model_id.is_not(None))
+        .group_by(models.c.match_method).order_by(models.c.match_method)
+    ).all()
+    unlinked = (models.c.canonical_model_id.is_(None), models.c.is_active.is_(True))
+    shown = conn.execute(
+        select(providers.c.slug, models.c.provider_model_id).join(providers, providers.c.id == models.c.provider_id)
+        .where(*unlinked).order_by(models.c.id).limit(examples)
+    ).all()
+    return LinkReport(
+        linked={method: count for method, count in linked},
+        unlinked_active=conn.execute(select(func.count()).select_from(models).where(*unlinked)).scalar_one(),
+        unlinked_examples=[f"{slug}/{model_id}" for slug, model_id in shown],
+        canonical_models=conn.execute(select(func.count()).select_from(canonical_models)).scalar_one(),
+    )
+
+
+_UPDATE_CHUNK = 2000  # rows per UPDATE ... FROM (VALUES ...): 12,000 parameters, under SQLite's 32,766
+_ARRAY_CHUNKS = 25  # PostgreSQL takes six arrays per statement, however long: 50,000 rows at a time
+_LINK_COLUMNS = "canonical_model_id = v.c, match_method = v.m, match_confidence = v.k, link_key = v.g, link_hash = v.h"
+
+
+def _write_links(conn: Connection, changed: list[tuple]) -> None:
+    """One statement per chunk of rows, joined to their new link and key (a first sync links every row)."""
+    if conn.dialect.name == "postgresql":
+        size = _UPDATE_CHUNK * _ARRAY_CHUNKS
+        for start in range(0, len(changed), size):
+            columns = list(zip(*changed[start:start + size]))
+            conn.execute(
+                text(
+                    f"UPDATE models SET {_LINK_COLUMNS} FROM unnest(CAST(:i AS bigint[]), CAST(:c AS integer[]),"
+                    " CAST(:m AS varchar[]), CAST(:k AS varchar[]), CAST(:g AS text[]), CAST(:h AS varchar[]))"
+                    " AS v(i, c, m, k, g, h) WHERE models.id = v.i"
+                ),
+                dict(zip("icmkgh", map(list, columns))),
+            )
+        return
     for start in range(0, len(changed), _UPDATE_CHUNK):
         chunk = changed[start:start + _UPDATE_CHUNK]
         params: dict[str, Any] = {}
         tuples = []
         for n, values in enumerate(chunk):
-            names = [f"{key}{n}" for key in ("i", "c", "m", "k")]
+            names = [f"{key}{n}" for key in "icmkgh"]
             params.update(zip(names, values))
-            tuples.append("(" + ", ".join(f"CAST(:{name} AS {kind})" if kind else f":{name}" for name, kind in zip(names, types)) + ")")
+            tuples.append("(" + ", ".join(f":{name}" for name in names) + ")")
         conn.execute(
             text(
-                "UPDATE models SET canonical_model_id = v.c, match_method = v.m, match_confidence = v.k"
-                " FROM (SELECT column1 AS i, column2 AS c, column3 AS m, column4 AS k"
+                f"UPDATE models SET {_LINK_COLUMNS}"
+                " FROM (SELECT column1 AS i, column2 AS c, column3 AS m, column4 AS k, column5 AS g, column6 AS h"
                 f" FROM (VALUES {', '.join(tuples)}) AS t) AS v WHERE models.id = v.i"
             ),
             params,
         )
 
 
-def _catalog_rows(conn: Connection) -> list[tuple[CatalogRow, tuple[Any, Any, Any]]]:
+class _Stored(NamedTuple):
+    row: CatalogRow
+    link: tuple[Any, Any, Any]  # canonical_model_id, match_method, match_confidence as stored
+    key: str | None  # link_key as stored
+    planned_hash: str | None  # link_hash as stored
+    content_hash: str | None
+
+
+def _catalog_rows(conn: Connection, where) -> list[_Stored]:
     # The only metadata a link reads is OpenRouter's `hugging_face_id` (declared_hf_id): that one
     # value is taken out in the database, not every row's whole document.
     stated = case((providers.c.slug == "openrouter", models.c.metadata["hugging_face_id"]), else_=None)
     query = select(
         models.c.id, models.c.provider_id, providers.c.slug, models.c.provider_model_id, stated, models.c.is_active,
         models.c.canonical_model_id, models.c.match_method, models.c.match_confidence,
-    ).join(providers, providers.c.id == models.c.provider_id).order_by(models.c.id)
+        models.c.link_key, models.c.link_hash, models.c.content_hash,
+    ).join(providers, providers.c.id == models.c.provider_id)
+    if where is not None:
+        query = query.where(where)
     return [
-        (CatalogRow(i, provider_id, slug, model_id, {} if hf is None else {"hugging_face_id": hf}, active), (cid, method, confidence))
-        for i, provider_id, slug, model_id, hf, active, cid, method, confidence in conn.execute(query).all()
+        _Stored(CatalogRow(i, provider_id, slug, model_id, {} if hf is None else {"hugging_face_id": hf}, active),
+                (cid, method, confidence), key, planned_hash, content_hash)
+        for i, provider_id, slug, model_id, hf, active, cid, method, confidence, key, planned_hash, content_hash
+        in conn.execute(query).all()
     ]
 
 
@@ -259,7 +363,15 @@ def _ensure_canonical_models(conn: Connection, links: Iterable[Link], now: datet
         {"slug": slug, "hf_id": hf_id, "created_at": now, "updated_at": now}
         for slug, hf_id in wanted.items() if slug not in existing
     ]
-    if added:
+    if added and conn.dialect.name == "postgresql":  # a first refresh adds one per model: two arrays, not a row each
+        conn.execute(
+            text(
+                "INSERT INTO canonical_models (slug, hf_id, created_at, updated_at) SELECT v.s, v.h, :now, :now"
+                " FROM unnest(CAST(:s AS text[]), CAST(:h AS text[])) AS v(s, h)"
+            ),
+            {"s": [row["slug"] for row in added], "h": [row["hf_id"] for row in added], "now": now},
+        )
+    elif added:
         conn.execute(insert(canonical_models), added)
     respelled = [
         {"row_id": existing[slug][0], "better": better, "now": now}

@@ -155,10 +155,15 @@ models = Table(
     # As the provider publishes them (see pipeline/lifecycle.py); NULL when it publishes none.
     Column("deprecation_date", Date),
     Column("expiration_date", Date),
+    # The link rules and name group the row was last planned in, and its content_hash then: the
+    # refresh re-plans only the groups of rows whose key is stale (db/canonical.py).
+    Column("link_key", Text),
+    Column("link_hash", String(40)),
     UniqueConstraint("provider_id", "provider_model_id", name="uq_models_provider_model"),
 )
 Index("ix_models_provider_active", models.c.provider_id, models.c.is_active)
 Index("ix_models_canonical_model", models.c.canonical_model_id)
+Index("ix_models_link_key", models.c.link_key)
 
 # Every fetched model list, as received, so any sync can be re-derived without the provider.
 raw_model_lists = Table(

@@ -2,8 +2,8 @@
 
 canonical_models (links) -> price_discrepancies (own vs second-source price) and catalog_export (files).
 
-They run after syncs: `sync-models` runs the `catalog_cross_provider` job once after its provider
-runs, and with a daemon the `cross_provider_automation` sensor requests them once the provider
+They run after syncs: `sync-models` runs the `catalog_cross_provider` job after its provider runs
+(and while their fetches are under way: see sync.py), and with a daemon the `cross_provider_automation` sensor requests them once the provider
 runs that updated `model_catalog` have finished.
 """
 
@@ -46,14 +46,18 @@ class CatalogExport(dg.ConfigurableResource):
 
 
 
-def _warning(check_name: str, found: list, *, count_key: str, examples_key: str, failing: str, passing: str) -> dg.AssetCheckResult:
-    """A WARN check that fails when `found` is not empty, showing how many and the first MAX_SHOWN."""
+def _warning(
+    check_name: str, found: list, *, count_key: str, examples_key: str, failing: str, passing: str, count: int | None = None
+) -> dg.AssetCheckResult:
+    """A WARN check that fails when `found` is not empty, showing how many (`count`, else
+    len(found)) and the first MAX_SHOWN."""
+    count = len(found) if count is None else count
     return dg.AssetCheckResult(
         check_name=check_name,
-        passed=not found,
+        passed=not count,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={count_key: len(found), examples_key: dg.MetadataValue.json(jsonable(found[:MAX_SHOWN]))},
-        description=failing if found else passing,
+        metadata={count_key: count, examples_key: dg.MetadataValue.json(jsonable(found[:MAX_SHOWN]))},
+        description=failing if count else passing,
     )
 
 @dg.asset(
@@ -67,7 +71,9 @@ def _warning(check_name: str, found: list, *, count_key: str, examples_key: str,
     ],
 )
 def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase) -> dg.MaterializeResult:
-    report = rebuild_links(catalog_db.engine(), run_id=context.run_id)
+    # Re-plans only the name groups with rows changed since their last plan: the same links as a
+    # plan of every row (db/canonical.py).
+    report = rebuild_links(catalog_db.engine(), run_id=context.run_id, examples=MAX_SHOWN)
     for relink in report.relinked:
         context.log.warning(f"re-linked {relink['provider']} {relink['model']}: {relink['old']} -> {relink['new']}")
     unlinked = report.unlinked_active
@@ -75,13 +81,13 @@ def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatab
         metadata={
             "canonical_models": report.canonical_models,
             "linked_by_method": dg.MetadataValue.json(report.linked),
-            "unlinked_active_models": len(unlinked),
+            "unlinked_active_models": unlinked,
             "relinked": dg.MetadataValue.json(report.relinked[:MAX_SHOWN]),
         },
         check_results=[
             _warning(
-                UNLINKED_CHECK, unlinked, count_key="unlinked_active_models", examples_key="examples",
-                failing=f"{len(unlinked)} active models are linked to no canonical model",
+                UNLINKED_CHECK, report.unlinked_examples, count=unlinked, count_key="unlinked_active_models", examples_key="examples",
+                failing=f"{unlinked} active models are linked to no canonical model",
                 passing="every active model is linked",
             )
         ],

@@ -9,8 +9,7 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from . import catalog_json, litellm
-from .rows import active_catalog
-from .writer import dumps_compact
+from .parts import write_exports
 
 FORMATS: dict[str, Callable] = {"litellm": litellm.build, "json": catalog_json.build}
 FILE_NAMES = {"litellm": "model_prices_and_context_window.json", "json": "catalog.json"}
@@ -27,7 +26,8 @@ def export_catalog(engine: Engine, fmt: str, output: Path) -> int:
 
 
 def export_catalogs(engine: Engine, outputs: dict[str, Path]) -> dict[str, int]:
-    """Each format of `outputs` to its file, from one read of the catalog; models written by format."""
+    """Each format of `outputs` to its file, from one snapshot of the catalog; models written by
+    format. Each file is put together from per-provider parts kept beside it (see parts.py)."""
     for fmt, output in outputs.items():
         if fmt not in FORMATS:
             raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
@@ -35,10 +35,9 @@ def export_catalogs(engine: Engine, outputs: dict[str, Path]) -> dict[str, int]:
             raise ExportError(f"{output} is a directory; give a file name")
         if not Path(output).parent.is_dir():
             raise ExportError(f"{Path(output).parent} does not exist")
-    rows = active_catalog(engine)
-    for fmt, output in outputs.items():
-        output = Path(output)
-        partial = output.with_name(f".{output.name}.partial")
-        partial.write_text(dumps_compact(FORMATS[fmt](rows)) + "\n", encoding="utf-8")
-        partial.replace(output)
-    return {fmt: len(rows) for fmt in outputs}
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # the fingerprints and the rows of one snapshot
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            written = write_exports(conn, {fmt: Path(output) for fmt, output in outputs.items()})
+    return {fmt: written for fmt in outputs}

@@ -55,30 +55,50 @@ def model_entry(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    providers: dict[str, dict[str, Any]] = {}
-    grouped: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row["provider"] not in providers:
-            providers[row["provider"]] = {
-                "slug": row["provider"], "name": row["provider_name"], "base_url": row["base_url"],
-                "kind": row["kind"], "last_synced_at": _iso(row["last_synced_at"]),
-            }
-        if row["canonical_model"]:
-            group = grouped.setdefault(row["canonical_model"], {"slug": row["canonical_model"], "hf_id": row["hf_id"], "rows": []})
-            group["rows"].append({"provider": row["provider"], "model": row["provider_model_id"],
-                                  "pricing_prompt": row["pricing_prompt"], "pricing_completion": row["pricing_completion"]})
-    canonical = [
-        {"slug": g["slug"], "hf_id": g["hf_id"],
-         "offers": [{"provider": o["provider"], "model": o["model"]} for o in sorted(g["rows"], key=offer_sort_key)]}
-        for g in sorted(grouped.values(), key=lambda g: g["slug"])
+def provider_entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "slug": row["provider"], "name": row["provider_name"], "base_url": row["base_url"],
+        "kind": row["kind"], "last_synced_at": _iso(row["last_synced_at"]),
+    }
+
+
+def offer_of(row: dict[str, Any]) -> dict[str, Any]:
+    """What the `canonical_models` list needs of a linked row: who sells it, and its sort prices."""
+    return {"provider": row["provider"], "model": row["provider_model_id"],
+            "pricing_prompt": row["pricing_prompt"], "pricing_completion": row["pricing_completion"]}
+
+
+def canonical_section(offers_by_slug: dict[str, list[dict[str, Any]]], hf_ids: dict[str, str | None]) -> list[dict[str, Any]]:
+    return [
+        {"slug": slug, "hf_id": hf_ids[slug],
+         "offers": [{"provider": o["provider"], "model": o["model"]} for o in sorted(offers_by_slug[slug], key=offer_sort_key)]}
+        for slug in sorted(offers_by_slug)
     ]
+
+
+def header(providers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The document up to its `providers` list; `models` and `canonical_models` follow."""
     return {
         "format": FORMAT,
         "version": VERSION,
         "generated_at": datetime.now(timezone.utc).isoformat(),
         "price_unit": "USD per token (pricing.image: per image, pricing.request: per request)",
-        "providers": sorted(providers.values(), key=lambda p: p["slug"]),
+        "providers": sorted(providers, key=lambda p: p["slug"]),
+    }
+
+
+def build(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    providers: dict[str, dict[str, Any]] = {}
+    offers: dict[str, list[dict[str, Any]]] = {}
+    hf_ids: dict[str, str | None] = {}
+    for row in rows:
+        if row["provider"] not in providers:
+            providers[row["provider"]] = provider_entry(row)
+        if row["canonical_model"]:
+            offers.setdefault(row["canonical_model"], []).append(offer_of(row))
+            hf_ids.setdefault(row["canonical_model"], row["hf_id"])
+    return {
+        **header(list(providers.values())),
         "models": [model_entry(row) for row in rows],
-        "canonical_models": canonical,
+        "canonical_models": canonical_section(offers, hf_ids),
     }

@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, select
+from sqlalchemy import Connection, Engine, Text, cast, select
 
 from catalog_pipeline.db.schema import canonical_models, models, providers
 
@@ -28,6 +28,12 @@ def _decoded(text: str | None) -> Any:
 
 
 def active_catalog(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return active_rows(conn)
+
+
+def active_rows(conn: Connection, provider_slug: str | None = None) -> list[dict[str, Any]]:
+    """The active rows (of one provider, or all), by provider slug then model id."""
     query = (
         select(
             providers.c.slug.label("provider"), providers.c.name.label("provider_name"),
@@ -41,10 +47,11 @@ def active_catalog(engine: Engine) -> list[dict[str, Any]]:
         .where(models.c.is_active.is_(True))
         .order_by(providers.c.slug, models.c.provider_model_id)
     )
-    with engine.connect() as conn:
-        result = conn.execute(query)
-        keys = tuple(result.keys())
-        rows = [dict(zip(keys, row)) for row in result.all()]
+    if provider_slug is not None:
+        query = query.where(providers.c.slug == provider_slug)
+    result = conn.execute(query)
+    keys = tuple(result.keys())
+    rows = [dict(zip(keys, row)) for row in result.all()]
     for row in rows:
         for column in _MODALITIES:
             row[column] = _decoded(row[column])

@@ -1,0 +1,156 @@
+"""The export files put together from each provider's part, kept beside them between exports.
+
+A provider's part of a file (its LiteLLM entries; its catalog.json models and the offers its
+linked rows add to `canonical_models`) depends only on its own active rows, their links and the
+canonical models' slugs. On PostgreSQL the database fingerprints those rows per provider (ids,
+content hashes, price sighting times, links), and a part whose fingerprint is unchanged is read
+back from its file instead of read from the catalog and spelled again, so an export after one
+provider's sync spells that provider's rows only. The parts are joined in the order one read of
+the whole catalog gives (provider slug, then model id, in the database's collation): the files are
+byte for byte what `dumps_compact` of the whole document writes. SQLite has no fingerprint: every
+part is spelled on every export and none is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import Connection, func, select, text
+
+from catalog_pipeline.db.schema import canonical_models, models, providers
+
+from . import catalog_json, litellm
+from .rows import active_rows
+from .writer import dumps_compact
+
+# Per provider: id, content hash (covers every exported model column), price sighting time and
+# link, in id order. A row's canonical slug never changes (respelling changes hf_id, read afresh).
+_FINGERPRINTS = text(
+    "SELECT p.slug, count(*), md5(string_agg(concat(m.id, '|', m.content_hash, '|', m.price_observed_at, '|',"
+    " m.canonical_model_id, '|', m.match_method, '|', m.match_confidence), ',' ORDER BY m.id))"
+    " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active GROUP BY p.slug ORDER BY p.slug"
+)
+_OFFERS = "offers"
+
+
+def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
+    """Each format of `outputs` to its file (through a partial file: a reader never sees half of
+    one); returns the number of models written."""
+    fingerprints = _fingerprints(conn)
+    parts = {fmt: _Parts(Path(output)) for fmt, output in outputs.items()}
+    pieces: dict[str, dict[str, str]] = {fmt: {} for fmt in outputs}
+    offers: dict[str, list[dict[str, Any]]] = {}
+    for slug, (count, fingerprint) in fingerprints.items():
+        kept = {fmt: parts[fmt].read(slug, fingerprint) for fmt in outputs}
+        kept_offers = parts["json"].read(slug, fingerprint, _OFFERS) if "json" in outputs else ""
+        if any(piece is None for piece in kept.values()) or kept_offers is None:
+            kept, kept_offers = _spelled(conn, slug, outputs)
+            for fmt in outputs:
+                parts[fmt].write(slug, fingerprint, kept[fmt])
+            if "json" in outputs:
+                parts["json"].write(slug, fingerprint, kept_offers, _OFFERS)
+        for fmt in outputs:
+            pieces[fmt][slug] = kept[fmt]
+        if "json" in outputs:
+            for canonical, model, prompt, completion in json.loads(f"[{kept_offers}]", parse_float=Decimal, parse_int=Decimal):
+                offers.setdefault(canonical, []).append(
+                    {"provider": slug, "model": model, "pricing_prompt": prompt, "pricing_completion": completion})
+    for fmt, output in outputs.items():
+        partial = Path(output).with_name(f".{Path(output).name}.partial")
+        with partial.open("w", encoding="utf-8") as file:
+            if fmt == "litellm":
+                _join(file, "{", pieces[fmt].values(), "}")
+            else:
+                head = dumps_compact(catalog_json.header(_provider_entries(conn, list(fingerprints))))
+                _join(file, head[:-1] + ',"models":[', pieces[fmt].values(), "]")
+                file.write(',"canonical_models":' + dumps_compact(catalog_json.canonical_section(offers, _hf_ids(conn, offers))) + "}")
+            file.write("\n")
+        partial.replace(output)
+        parts[fmt].keep_only(fingerprints)
+    return sum(count for count, _ in fingerprints.values())
+
+
+def _fingerprints(conn: Connection) -> dict[str, tuple[int, str | None]]:
+    """slug -> (active rows, fingerprint or None), for the providers with active rows, in slug order."""
+    if conn.dialect.name == "postgresql":
+        return {slug: (count, fingerprint) for slug, count, fingerprint in conn.execute(_FINGERPRINTS)}
+    query = (
+        select(providers.c.slug, func.count()).join(models, models.c.provider_id == providers.c.id)
+        .where(models.c.is_active.is_(True)).group_by(providers.c.slug).order_by(providers.c.slug)
+    )
+    return {slug: (count, None) for slug, count in conn.execute(query)}
+
+
+def _spelled(conn: Connection, slug: str, outputs: dict[str, Path]) -> tuple[dict[str, str], str]:
+    """The provider's parts spelled from its rows: each format's entries, and its offers."""
+    rows = active_rows(conn, slug)
+    spelled = {}
+    for fmt in outputs:
+        if fmt == "litellm":
+            spelled[fmt] = dumps_compact(litellm.build(rows))[1:-1]
+        else:
+            spelled[fmt] = dumps_compact([catalog_json.model_entry(row) for row in rows])[1:-1]
+    linked = [[row["canonical_model"], row["provider_model_id"], row["pricing_prompt"], row["pricing_completion"]]
+              for row in rows if row["canonical_model"]]
+    return spelled, dumps_compact(linked)[1:-1]
+
+
+def _join(file, opening: str, pieces: Iterator[str], closing: str) -> None:
+    file.write(opening)
+    first = True
+    for piece in pieces:
+        if piece:
+            file.write(piece if first else "," + piece)
+            first = False
+    file.write(closing)
+
+
+def _provider_entries(conn: Connection, slugs: list[str]) -> list[dict[str, Any]]:
+    query = select(providers.c.slug.label("provider"), providers.c.name.label("provider_name"), providers.c.base_url,
+                   providers.c.kind, providers.c.last_synced_at).where(providers.c.slug.in_(slugs))
+    return [catalog_json.provider_entry(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def _hf_ids(conn: Connection, slugs) -> dict[str, str | None]:
+    known = dict(conn.execute(select(canonical_models.c.slug, canonical_models.c.hf_id)).all())
+    return {slug: known.get(slug) for slug in slugs}
+
+
+class _Parts:
+    """The parts of one export file: `.<file name>.parts/<provider>[.<kind>]`, each starting with
+    the fingerprint of the rows it was spelled from."""
+
+    def __init__(self, output: Path) -> None:
+        self.directory = output.with_name(f".{output.name}.parts")
+
+    def read(self, slug: str, fingerprint: str | None, kind: str = "") -> str | None:
+        if fingerprint is None:
+            return None
+        try:
+            stored, _, piece = self._path(slug, kind).read_text(encoding="utf-8").partition("\n")
+        except FileNotFoundError:
+            return None
+        return piece if stored == fingerprint else None
+
+    def write(self, slug: str, fingerprint: str | None, piece: str, kind: str = "") -> None:
+        if fingerprint is None:
+            return
+        self.directory.mkdir(exist_ok=True)
+        path = self._path(slug, kind)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_text(f"{fingerprint}\n{piece}", encoding="utf-8")
+        partial.replace(path)
+
+    def keep_only(self, slugs) -> None:
+        if not self.directory.is_dir():
+            return
+        for path in self.directory.iterdir():
+            if not path.name.startswith(".") and path.name.split(".", 1)[0] not in slugs:
+                path.unlink(missing_ok=True)
+
+    def _path(self, slug: str, kind: str) -> Path:
+        return self.directory / (f"{slug}.{kind}" if kind else slug)

@@ -1,0 +1,92 @@
+"""Exports put together from per-provider parts: byte for byte what one read of the whole catalog
+writes, after every kind of change, with only the changed providers' rows spelled again."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from catalog_pipeline.db.canonical import rebuild_links
+from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs, parts
+from catalog_pipeline.exports.rows import active_catalog
+from catalog_pipeline.exports.writer import dumps_compact
+
+from .across_helpers import _fixture, default_router_payload, groq_payload, serve
+from .sync_helpers import failure_message, materialize_provider
+
+_GENERATED_AT = re.compile(r'"generated_at":"[^"]*"')
+
+
+def _sync(server, database_url, **payloads) -> None:
+    for slug, payload in payloads.items():
+        serve(server, slug, payload)
+        result = materialize_provider(slug, database_url)
+        assert result.success, failure_message(result)
+
+
+def _novita(extra: list[dict] = (), price: int | None = None) -> dict:
+    payload = copy.deepcopy(_fixture("novita_models.json"))
+    if price is not None:
+        payload["data"][0]["input_token_price_per_m"] = price
+    for fields in extra:
+        entry = copy.deepcopy(payload["data"][1])
+        entry.update(fields)
+        payload["data"].append(entry)
+    return payload
+
+
+def _exported_as_one_read_writes(engine, directory, monkeypatch) -> set[str]:
+    """Refresh links, export, and compare each file with the whole document written at once;
+    returns the providers whose rows the export spelled."""
+    spelled = set()
+    original = parts.active_rows
+
+    def counting(conn, slug=None):
+        spelled.add(slug)
+        return original(conn, slug)
+
+    monkeypatch.setattr(parts, "active_rows", counting)
+    rebuild_links(engine)
+    paths = {fmt: directory / FILE_NAMES[fmt] for fmt in FORMATS}
+    written = export_catalogs(engine, paths)
+    rows = active_catalog(engine)
+    assert written == {fmt: len(rows) for fmt in FORMATS}
+    for fmt, path in paths.items():
+        expected = dumps_compact(FORMATS[fmt](rows)) + "\n"
+        assert _GENERATED_AT.sub("", path.read_text(encoding="utf-8")) == _GENERATED_AT.sub("", expected)
+    return spelled
+
+
+def test_exports_from_parts_are_the_whole_document_and_spell_only_what_changed(provider_env, catalog_url, tmp_path, monkeypatch):
+    engine = catalog_engine(catalog_url)
+    kept = engine.dialect.name == "postgresql"  # SQLite spells every provider every time
+    _sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=_novita(),
+          together=_fixture("together_models.json"), openrouter=_fixture("openrouter_models.json"))
+    everyone = {"huggingface", "groq", "novita", "together", "openrouter"}
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == everyone
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == (set() if kept else everyone)
+
+    # Novita adds PlayAI TTS under its Hugging Face id: its rows change, and Groq's unchanged (and
+    # active) playai-tts row gets a link by name, which Groq's part must show.
+    playai = {"id": "playai/playai-tts", "title": "playai/playai-tts"}
+    _sync(provider_env, catalog_url, novita=_novita([playai]))
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == ({"novita", "groq"} if kept else everyone)
+
+    # Repriced, delisted; then a provider's whole list replaced by other ids.
+    _sync(provider_env, catalog_url, novita=_novita([playai], price=31000))
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == ({"novita"} if kept else everyone)
+    _sync(provider_env, catalog_url, novita=_novita(price=31000))
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    replaced = copy.deepcopy(_fixture("together_models.json"))
+    for entry in replaced:  # Together's list is a bare array
+        entry["id"] += "-v2"
+    serve(provider_env, "together", replaced)
+    assert materialize_provider("together", catalog_url, force=True).success
+    assert "together" in _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+
+    # A provider with no active rows left drops out of the files and its parts go.
+    serve(provider_env, "groq", {"object": "list", "data": []})
+    assert materialize_provider("groq", catalog_url, force=True).success
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    assert not any(path.name.startswith("groq") for path in (tmp_path / f".{FILE_NAMES['json']}.parts").glob("*"))
