@@ -14,7 +14,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from catalog_pipeline.db.engine import catalog_engine
-from catalog_pipeline.db.load import _HASHED_COLUMNS, _Listed, content_hash, load_provider_models
+from catalog_pipeline.db.load import _Listed, load_provider_models
+from catalog_pipeline.db.row_text import HASHED_COLUMNS, content_hash
 from catalog_pipeline.db.schema import catalog_changes, model_price_history, models
 from catalog_pipeline.pipeline.records import MODEL_FRAME_DTYPES, ModelRecord, records_to_frame
 from catalog_pipeline.providers import adapter_for
@@ -117,7 +118,7 @@ def test_the_hash_of_one_row_is_the_hash_of_that_row_in_a_frame() -> None:
     # and every hashed column counts: change any one and the hash moves
     base = listed.texts["content_hash"][0]
     samples = {"string": "x", "Int64": 7, "boolean": True}
-    for column in _HASHED_COLUMNS:
+    for column in HASHED_COLUMNS:
         altered = dict(rows[0])
         if column == "metadata":
             altered[column] = {"other": 1}

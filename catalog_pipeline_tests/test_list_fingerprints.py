@@ -136,6 +136,8 @@ def test_a_held_price_and_its_acceptance_leave_the_row_to_be_diffed_again(catalo
     accept_pending(engine, SPEC.slug)
     accepted = _stored(engine, "m/0")
     assert accepted["pricing_prompt"] == Decimal("0.001") and accepted["list_fingerprint"] is None
+    # its content hash is that of the accepted price at once (the refresh of links and exports reads it)
+    assert accepted["content_hash"] == _content_hash_of(accepted) != held["content_hash"]
     _note_writes(engine)
     report = _load(engine, jumped)
     assert report.diff.unchanged == len(jumped) and report.diff.held == []

@@ -18,7 +18,6 @@ other's committed result. Three guards protect the rows from a broken answer:
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -44,14 +43,11 @@ from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable
 from .list_digest import fingerprints_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
-from .row_text import NULL, frame_text, row_hashes, value_text
+from .row_text import CONTENT_COLUMNS, HASHED_COLUMNS, NULL, content_hash, frame_text, row_hashes
 from .schema import models, providers
 
-CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
 _UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "list_fingerprint", "deactivated_at", "price_observed_at")
 _REHASHED_COLUMNS = ("content_hash", "list_fingerprint")
-# is_active is compared on its own: deactivating a row must not have to rewrite its hash.
-_HASHED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c != "is_active")
 _PRICE_SET = frozenset(PRICE_COLUMNS)
 # price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
 _PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
@@ -203,12 +199,6 @@ def shrink_guard_reason(slug: str, active_before: int, listed_active: int) -> st
     )
 
 
-def content_hash(row: dict[str, Any]) -> str:
-    """Equal for equal content whatever the Decimal spelling (1.25E-6 and 0.00000125 hash alike);
-    the same digest `_Listed.of` computes for the row in a frame."""
-    return hashlib.sha1("\t".join(value_text(c, row[c]) for c in _HASHED_COLUMNS).encode()).hexdigest()
-
-
 @dataclass
 class _Listed:
     """The provider's list: the frame and each row's fingerprint; the COPY text and content hash of
@@ -264,7 +254,7 @@ class _Listed:
     @staticmethod
     def _text(part: pd.DataFrame, fingerprints: np.ndarray, observed: list[datetime | None]) -> dict[str, list[str]]:
         texts = frame_text(part, MODEL_COLUMNS)
-        texts["content_hash"] = row_hashes(texts, _HASHED_COLUMNS)
+        texts["content_hash"] = row_hashes(texts, HASHED_COLUMNS)
         texts["list_fingerprint"] = list(map(str, fingerprints.tolist()))
         spelled = {None: NULL}  # most rows share `now`: spell each time once
         texts["price_observed_at"] = [

@@ -18,6 +18,7 @@ from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
 from .changes import record_accepted
 from .history import open_price_periods
+from .row_text import HASHED_COLUMNS, content_hash
 from .schema import models, pending_price_changes, providers
 
 MAX_RATIO = Decimal(10)
@@ -107,8 +108,19 @@ def accept_pending(engine: Engine, slug: str) -> list[HeldChange]:
                 # No longer what the last list fingerprinted (that list had the held price): unknown.
                 .values({row.column_name: row.new_value, "list_fingerprint": None, "updated_at": now})
             )
+        _rehash(conn, provider_id, {row.provider_model_id for row in rows})
         conn.execute(delete(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
         accepted = [HeldChange(r.provider_model_id, r.column_name, r.old_value, r.new_value) for r in rows]
         open_price_periods(conn, provider_id, sorted({c.provider_model_id for c in accepted}), now, None)
         record_accepted(conn, provider_id, accepted, now)
     return accepted
+
+
+def _rehash(conn: Connection, provider_id: int, model_ids: set[str]) -> None:
+    """The content hash of rows whose prices were just set: what reads it to see a row changed
+    (the refresh of links and exports) must see them changed now, not after the next sync."""
+    hashed = select(models.c.id, *(models.c[c] for c in HASHED_COLUMNS)).where(
+        models.c.provider_id == provider_id, models.c.provider_model_id.in_(sorted(model_ids))
+    )
+    for row in conn.execute(hashed).mappings().all():
+        conn.execute(update(models).where(models.c.id == row["id"]).values(content_hash=content_hash(dict(row))))

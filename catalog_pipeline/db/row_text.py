@@ -17,7 +17,7 @@ import orjson
 import pandas as pd
 
 from catalog_pipeline.pipeline.money import to_fixed_point
-from catalog_pipeline.pipeline.records import MODEL_FRAME_DTYPES, PRICE_COLUMNS
+from catalog_pipeline.pipeline.records import MODEL_COLUMNS, MODEL_FRAME_DTYPES, PRICE_COLUMNS
 
 from .jsonable import jsonable
 
@@ -25,6 +25,9 @@ NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 JSON_COLUMNS = frozenset({"input_modalities", "output_modalities", "metadata"})
 _PRICES = frozenset(PRICE_COLUMNS)
+CONTENT_COLUMNS = tuple(c for c in MODEL_COLUMNS if c != "provider_model_id")
+# is_active is compared on its own: deactivating a row must not have to rewrite its hash.
+HASHED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c != "is_active")
 
 
 def escaped(value: str) -> str:
@@ -180,3 +183,9 @@ def copy_rows(rows: Iterable[Sequence[Any]], json_positions: Sequence[int] = (),
                 cells[i] = escaped(json_text(row[i]))
         lines.append("\t".join(cells) + end)
     return "".join(lines).encode()
+
+
+def content_hash(row: dict[str, Any]) -> str:
+    """Equal for equal content whatever the Decimal spelling (1.25E-6 and 0.00000125 hash alike);
+    the same digest the load computes for the row in a frame (`row_hashes` over `HASHED_COLUMNS`)."""
+    return hashlib.sha1("\t".join(value_text(c, row[c]) for c in HASHED_COLUMNS).encode()).hexdigest()
