@@ -22,6 +22,7 @@ def _environment(catalog_url: str, server_url: str, home: str) -> None:
 
     os.environ["DAGSTER_HOME"] = home
     os.environ["CATALOG_DATABASE_URL"] = catalog_url
+    os.environ["CATALOG_EXPORT_DIR"] = os.path.join(home, "exports")  # not the user's own exports
     for slug, module in ADAPTERS.items():
         os.environ[module.SPEC.base_url_env_var] = f"{server_url}/{slug}"
         os.environ[module.SPEC.api_key_env_var] = "bench-key"

@@ -131,10 +131,13 @@ class _Parts:
         if fingerprint is None:
             return None
         try:
-            stored, _, piece = self._path(slug, kind).read_text(encoding="utf-8").partition("\n")
+            with self._path(slug, kind).open(encoding="utf-8", newline="") as file:
+                # The first line says which rows the part was spelled from: a stale part is not read.
+                if file.readline() != f"{fingerprint}\n":
+                    return None
+                return file.read()
         except FileNotFoundError:
             return None
-        return piece if stored == fingerprint else None
 
     def write(self, slug: str, fingerprint: str | None, piece: str, kind: str = "") -> None:
         if fingerprint is None:
