@@ -181,3 +181,18 @@ def _revision_before_fingerprints() -> str:
     script = ScriptDirectory.from_config(alembic_config())
     adding = next(r for r in script.walk_revisions() if r.path.endswith("_models_list_fingerprint.py"))
     return adding.down_revision
+
+
+def test_a_first_load_fingerprints_its_rows_slice_by_slice_as_the_whole_list_would(catalog_url: str, monkeypatch) -> None:
+    import catalog_pipeline.db.bulk_write as bulk_write
+
+    monkeypatch.setattr(bulk_write, "_COPY_CHUNK", 4)  # PostgreSQL's first load spells 6 rows as 4 + 2
+    engine = catalog_engine(catalog_url)
+    mixed = [*RECORDS[:3], _with(RECORDS[3], pricing_prompt=None, metadata={"d": Decimal("1.5")}), *RECORDS[4:]]
+    _load(engine, mixed)
+    whole = row_fingerprints(records_to_frame(mixed))
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(models.c.provider_model_id, models.c.list_fingerprint)).all())
+    assert [stored[r.provider_model_id] for r in mixed] == whole.tolist()
+    _note_writes(engine)
+    assert _load(engine, mixed).diff.unchanged == len(mixed) and _written(engine) == []

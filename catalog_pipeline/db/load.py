@@ -123,9 +123,14 @@ def _load(
     run_id: str | None, pause_point: Callable[[Connection], None] | None,
 ) -> LoadReport:
     listed = _Listed.of(frame, now)
-    digest = fingerprints_digest(listed.fingerprints) if engine.dialect.name == "postgresql" else None
+    postgresql = engine.dialect.name == "postgresql"
+    if not postgresql:
+        listed.fingerprints  # SQLite's write lock admits one writer: taken before it
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
+        # A first load needs no fingerprint before its rows are spelled (PostgreSQL's takes them a
+        # slice at a time, see `_Listed.spell`); any other compares them first.
+        digest = fingerprints_digest(listed.fingerprints) if postgresql and digest_before is not None else None
         if _same_list_on_same_rows(conn, provider_id, digest, digest_before):
             report = LoadReport(provider_id=provider_id, diff=CatalogDiff(unchanged=len(frame)), dry_run=dry_run, synced_at=now)
             if dry_run:
@@ -151,8 +156,8 @@ def _load(
         report.changes = record_load_changes(conn, provider_id, diff, now, run_id, first_load=stored.empty)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         # Only a load that left the rows as the list says may be skipped when the list comes again.
-        clean = digest is not None and not shrink and not diff.held
-        synced = {"list_digest": list_digest(conn, provider_id, digest)} if clean else {}
+        clean = postgresql and not shrink and not diff.held
+        synced = {"list_digest": list_digest(conn, provider_id, digest or fingerprints_digest(listed.fingerprints))} if clean else {}
         if digest_before is not None and not clean:
             synced["list_digest"] = None
         if not shrink:  # a list the guard distrusted is not a successful sync
@@ -206,21 +211,34 @@ class _Listed:
 
     frame: pd.DataFrame
     ids: pd.Index
-    fingerprints: np.ndarray
     is_active: np.ndarray
     now: datetime
     # column -> text of each spelled row, at its position in the frame (None for the others)
     texts: dict[str, list[str | None]] = field(default_factory=dict)
+    # start -> fingerprints of the slice `spell` gave from there, before all were needed at once
+    _sliced_fingerprints: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def of(cls, frame: pd.DataFrame, now: datetime | None = None) -> "_Listed":
         return cls(
             frame=frame,
             ids=pd.Index(frame["provider_model_id"].to_numpy(dtype=object)),
-            fingerprints=row_fingerprints(frame),
             is_active=frame["is_active"].to_numpy(dtype=bool, na_value=True),
             now=now or datetime.now(timezone.utc),
         )
+
+    @cached_property
+    def fingerprints(self) -> np.ndarray:
+        """Each row's fingerprint (db/fingerprint.py): those of the slices `spell` gave, when they
+        cover the frame, else taken now."""
+        starts = sorted(self._sliced_fingerprints)
+        if starts and starts[0] == 0:
+            parts = [self._sliced_fingerprints[start] for start in starts]
+            if sum(map(len, parts)) == len(self.frame) and all(
+                start + len(part) == next_start for start, part, next_start in zip(starts, parts, starts[1:])
+            ):
+                return np.concatenate(parts)
+        return row_fingerprints(self.frame)
 
     @cached_property
     def price_observed_at(self) -> list[datetime | None]:
@@ -237,7 +255,11 @@ class _Listed:
         """COPY text of the rows from `start` to `stop`, with their content hashes and fingerprints
         (a first load spells its rows a slice at a time, as it sends them)."""
         part = self.frame if (start, stop) == (0, len(self.frame)) else self.frame.iloc[start:stop]
-        return self._text(part, self.fingerprints[start:stop], self.price_observed_at[start:stop])
+        if "fingerprints" in self.__dict__:
+            fingerprints = self.fingerprints[start:stop]
+        else:  # a first load's slice: taken while the server parses the slice before (Python's idle otherwise)
+            fingerprints = self._sliced_fingerprints[start] = row_fingerprints(part)
+        return self._text(part, fingerprints, self.price_observed_at[start:stop])
 
     def spell_rows(self, positions: list[int]) -> None:
         """Spell the rows at `positions` into `texts`."""
@@ -361,7 +383,10 @@ def _diff(
     diff, plan = CatalogDiff(), _Plan()
     before = stored.reindex(listed.ids)
     known = listed.ids.isin(stored.index)
-    same_fingerprint = (before["list_fingerprint"].array == listed.fingerprints).to_numpy(dtype=bool, na_value=False)
+    if stored.empty:  # nothing to compare with (and a first load's fingerprints are taken as it is spelled)
+        same_fingerprint = np.zeros(len(listed.ids), dtype=bool)
+    else:
+        same_fingerprint = (before["list_fingerprint"].array == listed.fingerprints).to_numpy(dtype=bool, na_value=False)
     # A deactivated model keeps its fingerprint, so activity is compared on its own.
     same = known & same_fingerprint & (before["is_active"].to_numpy(dtype=bool, na_value=False) == listed.is_active)
     diff.unchanged = int(same.sum())
