@@ -53,6 +53,8 @@ def record_load_changes(
             rows.append(_row("price_held", held.provider_model_id, held.column, to_fixed_point(held.old), to_fixed_point(held.new)))
     if first_load and diff.added:
         _lock_writers(conn)
+        if conn.dialect.name == "postgresql":  # sorting 100k ids in memory, not in a temporary file
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         conn.execute(
             insert(catalog_changes).from_select(
                 ["provider_model_id", "kind", "provider_id", "run_id", "changed_at"],

@@ -381,21 +381,21 @@ def _diff(
     """Fingerprints and activity compared over whole columns; only rows that differ (or whose
     fingerprint is unknown) are spelled, read in full and diffed."""
     diff, plan = CatalogDiff(), _Plan()
+    if stored.empty:  # a first load: every row is added (and its fingerprints are taken as it is spelled)
+        plan.inserts, diff.added = list(range(len(listed.ids))), listed.ids.tolist()
+        if conn.dialect.name != "postgresql":  # PostgreSQL's spells its rows a slice at a time as it sends them
+            listed.spell_rows(plan.inserts)
+        return diff, plan
     before = stored.reindex(listed.ids)
     known = listed.ids.isin(stored.index)
-    if stored.empty:  # nothing to compare with (and a first load's fingerprints are taken as it is spelled)
-        same_fingerprint = np.zeros(len(listed.ids), dtype=bool)
-    else:
-        same_fingerprint = (before["list_fingerprint"].array == listed.fingerprints).to_numpy(dtype=bool, na_value=False)
+    same_fingerprint = (before["list_fingerprint"].array == listed.fingerprints).to_numpy(dtype=bool, na_value=False)
     # A deactivated model keeps its fingerprint, so activity is compared on its own.
     same = known & same_fingerprint & (before["is_active"].to_numpy(dtype=bool, na_value=False) == listed.is_active)
     diff.unchanged = int(same.sum())
     plan.inserts = np.flatnonzero(~known).tolist()
     diff.added = listed.ids[plan.inserts].tolist()
     differing = np.flatnonzero(known & ~same).tolist()
-    # PostgreSQL's first load spells its rows a slice at a time as it sends them (bulk_write.insert_models).
-    if not (stored.empty and conn.dialect.name == "postgresql"):
-        listed.spell_rows(sorted(plan.inserts + differing))
+    listed.spell_rows(sorted(plan.inserts + differing))
     old_rows = _stored_rows(conn, provider_id, listed.ids[differing].tolist())
     for new in listed.rows(differing):
         _diff_row(diff, plan, old_rows[new["provider_model_id"]], new, now)
