@@ -29,7 +29,10 @@ COLUMN_DESCRIPTIONS = {
     "pricing_request": "USD per request",
     "is_active": "false once the provider stops listing the model (never deleted)",
     "metadata": "provider fields without a column, e.g. offers, unit_price / price_unit",
-    "content_hash": "SHA-1 of the content columns; an unchanged re-sync compares hashes",
+    "content_hash": "SHA-1 of the content columns, whatever a price's spelling; the link and export refresh compare it",
+    "list_fingerprint": "64-bit fingerprint of the listed row last written here (NULL: unknown); a re-sync compares it",
+    "link_key": "the link rules and name group this row was last linked in",
+    "link_hash": "content_hash when this row was last linked",
 }
 # The per-sync counts every materialization of model_catalog carries, as CatalogDiff names them.
 DIFF_COUNT_KEYS = tuple(CatalogDiff().counts())
