@@ -27,8 +27,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import ARRAY, Connection, Engine, Text, bindparam, case, func, insert, not_, or_, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, insert, not_, or_, select, text, update
 
+from .bulk_write import batches, one_of
 from .changes import write_changes
 from .schema import canonical_models, models, providers
 
@@ -255,18 +256,10 @@ def _is_stale(prefix: str):
 
 
 _GROUPS_READ_BY_KEY = 50_000
-_KEYS_PER_QUERY = 500  # SQLite's IN list: well under its parameter limit
 
 
 def _rows_in_groups(conn: Connection, keys: list[str]) -> list["_Stored"]:
-    if not keys:
-        return []
-    if conn.dialect.name == "postgresql":
-        return _catalog_rows(conn, models.c.link_key == func.any(bindparam("keys", keys, type_=ARRAY(Text))))
-    found: list[_Stored] = []
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        found += _catalog_rows(conn, models.c.link_key.in_(keys[start:start + _KEYS_PER_QUERY]))
-    return found
+    return [item for batch in batches(conn, keys) for item in _catalog_rows(conn, one_of(conn, models.c.link_key, batch))]
 
 
 def _link_summary(conn: Connection, examples: int) -> LinkReport:

@@ -52,7 +52,6 @@ _PRICE_SET = frozenset(PRICE_COLUMNS)
 # price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
 _PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
 SHRINK_GUARD_RATIO = 0.5
-_CHUNK = 5000
 
 
 @dataclass
@@ -354,9 +353,8 @@ def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> di
             rows = cursor.fetchall()
     else:
         rows = []
-        for start in range(0, len(model_ids), _CHUNK):
-            chunk = model_ids[start : start + _CHUNK]
-            rows += conn.execute(select(*columns).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))).all()
+        for batch in batches(conn, model_ids):
+            rows += conn.execute(select(*columns).where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, batch))).all()
     return {row[1]: dict(zip(names, row)) for row in rows}
 
 

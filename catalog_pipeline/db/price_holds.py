@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
+from .bulk_write import one_of
 from .changes import record_accepted
 from .history import open_price_periods
 from .row_text import HASHED_COLUMNS, content_hash
@@ -120,7 +121,7 @@ def _rehash(conn: Connection, provider_id: int, model_ids: set[str]) -> None:
     """The content hash of rows whose prices were just set: what reads it to see a row changed
     (the refresh of links and exports) must see them changed now, not after the next sync."""
     hashed = select(models.c.id, *(models.c[c] for c in HASHED_COLUMNS)).where(
-        models.c.provider_id == provider_id, models.c.provider_model_id.in_(sorted(model_ids))
+        models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, sorted(model_ids))
     )
     for row in conn.execute(hashed).mappings().all():
         conn.execute(update(models).where(models.c.id == row["id"]).values(content_hash=content_hash(dict(row))))
