@@ -56,9 +56,8 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
         for fmt in outputs:
             pieces[fmt][slug] = kept[fmt]
         if "json" in outputs:
-            for canonical, model, prompt, completion in json.loads(f"[{kept_offers}]", parse_float=Decimal, parse_int=Decimal):
-                offers.setdefault(canonical, []).append(
-                    {"provider": slug, "model": model, "pricing_prompt": prompt, "pricing_completion": completion})
+            for canonical, offer in json.loads(f"[{kept_offers}]", parse_float=Decimal, parse_int=Decimal):
+                offers.setdefault(canonical, []).append(offer)
     for fmt, output in outputs.items():
         partial = Path(output).with_name(f".{Path(output).name}.partial")
         with partial.open("w", encoding="utf-8") as file:
@@ -94,8 +93,7 @@ def _spelled(conn: Connection, slug: str, outputs: dict[str, Path]) -> tuple[dic
             spelled[fmt] = dumps_compact(litellm.build(rows))[1:-1]
         else:
             spelled[fmt] = dumps_compact([catalog_json.model_entry(row) for row in rows])[1:-1]
-    linked = [[row["canonical_model"], row["provider_model_id"], row["pricing_prompt"], row["pricing_completion"]]
-              for row in rows if row["canonical_model"]]
+    linked = [[row["canonical_model"], catalog_json.offer_of(row)] for row in rows if row["canonical_model"]]
     return spelled, dumps_compact(linked)[1:-1]
 
 
