@@ -67,6 +67,19 @@ def novita_payload(input_units: int = 1300, output_units: int = 3900) -> dict[st
     return {"data": [entry]}
 
 
+def novita_fixture_payload(extra: list[dict[str, Any]] = (), price: int | None = None) -> dict[str, Any]:
+    """Novita's whole fixture list; `price` replaces its first model's input price (1e-10 USD per
+    token units), and each of `extra` adds a copy of its second model with those fields."""
+    payload = copy.deepcopy(_fixture("novita_models.json"))
+    if price is not None:
+        payload["data"][0]["input_token_price_per_m"] = price
+    for fields in extra:
+        entry = copy.deepcopy(payload["data"][1])
+        entry.update(fields)
+        payload["data"].append(entry)
+    return payload
+
+
 def openrouter_payload() -> dict[str, Any]:
     entry = copy.deepcopy(_fixture("openrouter_models.json")["data"][0])
     entry.update(id="meta-llama/llama-3.3-70b-instruct", name="Meta: Llama 3.3 70B Instruct",

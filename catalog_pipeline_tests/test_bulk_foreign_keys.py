@@ -147,6 +147,33 @@ def _wait_until_waiting_on_a_lock(watcher: psycopg.Connection, pid: int, finishe
     return False
 
 
+def _blocked_then_released(
+    watcher: psycopg.Connection, blocked: psycopg.Connection, statement: str, params: tuple, *, holder: psycopg.Connection
+) -> tuple[bool, dict]:
+    """Run `statement` on `blocked` (and commit) in a thread; once it waits for a lock, commit
+    `holder`. Returns whether it waited, and its outcome: "committed", or the "error" it raised."""
+    outcome: dict = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            blocked.execute(statement, params)
+            blocked.commit()
+            outcome["committed"] = True
+        except psycopg.Error as error:
+            blocked.rollback()
+            outcome["error"] = error
+        finally:
+            finished.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    waited = _wait_until_waiting_on_a_lock(watcher, blocked.info.backend_pid, finished)
+    holder.commit()
+    thread.join()
+    return waited, outcome
+
+
 def test_a_parent_deleted_while_another_transaction_inserts_children_is_never_left_orphaned(catalog, postgres_url):
     watcher, _, _ = catalog
     url = _driver_url(postgres_url)
@@ -156,27 +183,11 @@ def test_a_parent_deleted_while_another_transaction_inserts_children_is_never_le
         loader.execute(
             "INSERT INTO catalog_changes (provider_id, provider_model_id, kind, changed_at) VALUES (%s, 'm', 'added', now())", (parent,)
         )
-        outcome: dict = {}
-        finished = threading.Event()
-
-        def delete_parent() -> None:
-            try:
-                deleter.execute("DELETE FROM providers WHERE id = %s", (parent,))
-                deleter.commit()
-                outcome["deleted"] = True
-            except psycopg.Error as error:
-                deleter.rollback()
-                outcome["error"] = error
-            finally:
-                finished.set()
-
-        thread = threading.Thread(target=delete_parent)
-        thread.start()
-        waited = _wait_until_waiting_on_a_lock(watcher, deleter.info.backend_pid, finished)
-        loader.commit()
-        thread.join()
+        waited, outcome = _blocked_then_released(
+            watcher, deleter, "DELETE FROM providers WHERE id = %s", (parent,), holder=loader
+        )
     assert waited, f"the delete did not wait for the inserting transaction: {outcome}"
-    assert "deleted" not in outcome
+    assert "committed" not in outcome
     assert outcome["error"].sqlstate == FOREIGN_KEY_VIOLATION
     assert _orphans(watcher) == []
 
@@ -187,30 +198,13 @@ def test_children_inserted_while_another_transaction_deletes_their_parent_are_re
     parent = _new_provider(watcher, "deleted-first")
     with psycopg.connect(url) as loader, psycopg.connect(url) as deleter:
         deleter.execute("DELETE FROM providers WHERE id = %s", (parent,))  # uncommitted
-        outcome: dict = {}
-        finished = threading.Event()
-
-        def insert_child() -> None:
-            try:
-                loader.execute(
-                    "INSERT INTO models (provider_id, provider_model_id, is_active, first_seen_at, last_seen_at, created_at, updated_at, metadata)"
-                    " VALUES (%s, 'm', true, now(), now(), now(), now(), '{}')", (parent,)
-                )
-                loader.commit()
-                outcome["inserted"] = True
-            except psycopg.Error as error:
-                loader.rollback()
-                outcome["error"] = error
-            finally:
-                finished.set()
-
-        thread = threading.Thread(target=insert_child)
-        thread.start()
-        waited = _wait_until_waiting_on_a_lock(watcher, loader.info.backend_pid, finished)
-        deleter.commit()
-        thread.join()
+        waited, outcome = _blocked_then_released(
+            watcher, loader,
+            "INSERT INTO models (provider_id, provider_model_id, is_active, first_seen_at, last_seen_at, created_at, updated_at, metadata)"
+            " VALUES (%s, 'm', true, now(), now(), now(), now(), '{}')", (parent,), holder=deleter,
+        )
     assert waited, f"the insert did not wait for the deleting transaction: {outcome}"
-    assert "inserted" not in outcome
+    assert "committed" not in outcome
     assert (outcome["error"].sqlstate, outcome["error"].diag.constraint_name) == (FOREIGN_KEY_VIOLATION, "models_provider_id_fkey")
     assert _orphans(watcher) == []
 

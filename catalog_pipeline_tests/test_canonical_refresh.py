@@ -14,7 +14,7 @@ from catalog_pipeline.db.canonical import CatalogRow, plan_links, rebuild_links
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.schema import canonical_models, models, providers
 
-from .across_helpers import _fixture, default_router_payload, groq_payload, novita_payload, serve
+from .across_helpers import _fixture, default_router_payload, groq_payload, novita_fixture_payload, novita_payload, serve
 from .sync_helpers import failure_message, materialize_provider
 
 
@@ -130,21 +130,10 @@ def _refreshed_as_from_scratch(engine) -> tuple:
     return report, planned[0]
 
 
-def _novita(extra: list[dict] = (), price: int | None = None) -> dict:
-    payload = copy.deepcopy(_fixture("novita_models.json"))
-    if price is not None:
-        payload["data"][0]["input_token_price_per_m"] = price
-    for fields in extra:
-        entry = copy.deepcopy(payload["data"][1])
-        entry.update(fields)
-        payload["data"].append(entry)
-    return payload
-
-
 def test_an_incremental_refresh_plans_only_the_changed_groups_and_links_as_a_full_one(provider_env, catalog_url, monkeypatch):
     engine = catalog_engine(catalog_url)
     _sync(
-        provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=_novita(),
+        provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=novita_fixture_payload(),
         together=_fixture("together_models.json"), openrouter=_fixture("openrouter_models.json"),
         chutes=_fixture("chutes_models.json"),
     )
@@ -156,15 +145,15 @@ def test_an_incremental_refresh_plans_only_the_changed_groups_and_links_as_a_ful
 
     # Added: Novita now sells a Mixtral too, so Groq's unchanged Mixtral row joins a two-provider group.
     mixtral = {"id": "mistral/mixtral-8x7b-32768", "title": "mistral/mixtral-8x7b-32768"}
-    _sync(provider_env, catalog_url, novita=_novita([mixtral]))
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload([mixtral]))
     _, planned = _refreshed_as_from_scratch(engine)
     assert 0 < planned < catalog_rows
     assert _stored_links(engine)[("groq", "mixtral-8x7b-32768")][2] == "normalized_name"
 
     # Repriced, then delisted.
-    _sync(provider_env, catalog_url, novita=_novita([mixtral], price=31000))
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload([mixtral], price=31000))
     assert 0 < _refreshed_as_from_scratch(engine)[1] < catalog_rows
-    _sync(provider_env, catalog_url, novita=_novita(price=31000))
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload(price=31000))
     _refreshed_as_from_scratch(engine)
 
     # Renamed: OpenRouter states other Hugging Face ids, moving rows from one group to another.

@@ -12,7 +12,7 @@ from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs, parts
 from catalog_pipeline.exports.rows import active_catalog
 from catalog_pipeline.exports.writer import dumps_compact
 
-from .across_helpers import _fixture, default_router_payload, groq_payload, serve
+from .across_helpers import _fixture, default_router_payload, groq_payload, novita_fixture_payload, serve
 from .sync_helpers import failure_message, materialize_provider
 
 _GENERATED_AT = re.compile(r'"generated_at":"[^"]*"')
@@ -23,17 +23,6 @@ def _sync(server, database_url, **payloads) -> None:
         serve(server, slug, payload)
         result = materialize_provider(slug, database_url)
         assert result.success, failure_message(result)
-
-
-def _novita(extra: list[dict] = (), price: int | None = None) -> dict:
-    payload = copy.deepcopy(_fixture("novita_models.json"))
-    if price is not None:
-        payload["data"][0]["input_token_price_per_m"] = price
-    for fields in extra:
-        entry = copy.deepcopy(payload["data"][1])
-        entry.update(fields)
-        payload["data"].append(entry)
-    return payload
 
 
 def _exported_as_one_read_writes(engine, directory, monkeypatch) -> set[str]:
@@ -61,7 +50,7 @@ def _exported_as_one_read_writes(engine, directory, monkeypatch) -> set[str]:
 def test_exports_from_parts_are_the_whole_document_and_spell_only_what_changed(provider_env, catalog_url, tmp_path, monkeypatch):
     engine = catalog_engine(catalog_url)
     kept = engine.dialect.name == "postgresql"  # SQLite spells every provider every time
-    _sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=_novita(),
+    _sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=novita_fixture_payload(),
           together=_fixture("together_models.json"), openrouter=_fixture("openrouter_models.json"))
     everyone = {"huggingface", "groq", "novita", "together", "openrouter"}
     assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == everyone
@@ -70,13 +59,13 @@ def test_exports_from_parts_are_the_whole_document_and_spell_only_what_changed(p
     # Novita adds PlayAI TTS under its Hugging Face id: its rows change, and Groq's unchanged (and
     # active) playai-tts row gets a link by name, which Groq's part must show.
     playai = {"id": "playai/playai-tts", "title": "playai/playai-tts"}
-    _sync(provider_env, catalog_url, novita=_novita([playai]))
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload([playai]))
     assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == ({"novita", "groq"} if kept else everyone)
 
     # Repriced, delisted; then a provider's whole list replaced by other ids.
-    _sync(provider_env, catalog_url, novita=_novita([playai], price=31000))
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload([playai], price=31000))
     assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == ({"novita"} if kept else everyone)
-    _sync(provider_env, catalog_url, novita=_novita(price=31000))
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload(price=31000))
     _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
     replaced = copy.deepcopy(_fixture("together_models.json"))
     for entry in replaced:  # Together's list is a bare array
