@@ -54,7 +54,8 @@ def update_models(
     texts: dict[str, list[str]] | None = None,
 ) -> None:
     """Set `columns` of each row (matched on `id`), and updated_at / last_seen_at = `now` unless None.
-    A row with a `position` takes its columns' COPY text from `texts` (the listed frame's) there."""
+    A row with a `position` takes the COPY text of the columns it does not give from `texts` (the
+    listed frame's) there."""
     if not rows:
         return
     touched = {} if now is None else {"updated_at": now, "last_seen_at": now}
@@ -111,10 +112,9 @@ def _staged_text(rows: list[dict[str, Any]], columns: Sequence[str], texts: dict
     json_positions = [i + 1 for i, c in enumerate(columns) if c in JSON_COLUMNS]
     text = copy_rows(([row["id"], *(row[c] for c in columns)] for row in spelled), json_positions)
     listed = [row for row in rows if "position" in row]
-    from_texts = [c in texts for c in columns]
     lines = []
     for row in listed:
         position = row["position"]
-        cells = [texts[c][position] if known else scalar_text(row[c]) for c, known in zip(columns, from_texts)]
+        cells = [scalar_text(row[c]) if c in row else texts[c][position] for c in columns]
         lines.append(f"{row['id']}\t" + "\t".join(cells) + "\n")
     return text + "".join(lines).encode()

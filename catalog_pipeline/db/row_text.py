@@ -161,11 +161,11 @@ def row_hashes(texts: dict[str, list[str]], columns: Sequence[str]) -> list[str]
 def copy_lines(
     texts: dict[str, list[str]], columns: Sequence[str], positions: Sequence[int] | None = None, suffix: str = ""
 ) -> bytes:
-    """`COPY ... FROM STDIN` text of the rows at `positions` (all when None), each line ending
-    with `suffix` (the tab-joined text of columns equal on every row)."""
+    """`COPY ... FROM STDIN` text of the rows at `positions` (each column's text indexed by
+    position), or of every row when None; each line ending with `suffix` (the tab-joined text of
+    columns equal on every row)."""
     columns_text = [texts[c] for c in columns]
-    every_row = positions is None or len(positions) == len(columns_text[0])  # positions are distinct
-    rows = zip(*columns_text) if every_row else ([values[i] for values in columns_text] for i in positions)
+    rows = zip(*columns_text) if positions is None else ([values[i] for values in columns_text] for i in positions)
     end = f"\t{suffix}\n" if suffix else "\n"
     return "".join("\t".join(row) + end for row in rows).encode()
 

@@ -85,13 +85,14 @@ def records_to_frame(records: list[ModelRecord]) -> pd.DataFrame:
     return frame.astype(MODEL_FRAME_DTYPES)
 
 
-def frame_to_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Plain Python values (None for NA) in catalog column order."""
+def frame_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """Plain Python values (None for NA) of each catalog column."""
     columns = {}
     for column in MODEL_COLUMNS:
         values = frame[column].tolist()
         if MODEL_FRAME_DTYPES[column] != "object":  # nullable extension dtypes mark missing as pd.NA
             values = [None if v is pd.NA else v for v in values]
         columns[column] = values
-    return [dict(zip(MODEL_COLUMNS, values)) for values in zip(*columns.values())] if len(frame) else []
+    return columns
+
 
