@@ -46,7 +46,8 @@ from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import CONTENT_COLUMNS, HASHED_COLUMNS, NULL, content_hash, frame_text, row_hashes
 from .schema import models, providers
 
-_UPDATED_COLUMNS = (*CONTENT_COLUMNS, "content_hash", "list_fingerprint", "deactivated_at", "price_observed_at")
+# Written with every update, besides the content columns that changed in any updated row.
+_UPDATE_BOOKKEEPING = ("content_hash", "list_fingerprint", "deactivated_at", "price_observed_at")
 _REHASHED_COLUMNS = ("content_hash", "list_fingerprint")
 _PRICE_SET = frozenset(PRICE_COLUMNS)
 # price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
@@ -381,6 +382,11 @@ class _Plan:
     updates: list[dict[str, Any]] = field(default_factory=list)
     rehash: list[dict[str, Any]] = field(default_factory=list)  # same content, other hash or fingerprint
     repriced: list[int] = field(default_factory=list)  # models.id of rows whose stored prices change
+    changed_columns: set[str] = field(default_factory=set)  # content columns some update changes
+
+    def updated_columns(self) -> tuple[str, ...]:
+        """What the updates write: a column no row changes keeps its stored value."""
+        return (*(c for c in CONTENT_COLUMNS if c in self.changed_columns), *_UPDATE_BOOKKEEPING)
 
 
 def _diff(
@@ -457,6 +463,7 @@ def _diff_row(
         diff.reactivated.append(model_id)
     if set(changes) != {"is_active"} or model_id not in diff.reactivated:
         diff.updated[model_id] = changes
+    plan.changed_columns.update(changes)
     if _PRICE_SET & changes.keys():  # held moves were taken out above: only applied ones count
         plan.repriced.append(old["id"])
     # Listed but marked inactive by the provider: deactivated now, or still since then.
@@ -488,7 +495,7 @@ def _apply(
     insert_models(conn, listed, plan.inserts, provider_id, now)
     if conn.dialect.name != "postgresql":  # no COPY text: each row written from its values
         plan.updates = _with_listed_values(listed, plan.updates)
-    update_models(conn, plan.updates, _UPDATED_COLUMNS, now, listed.texts)
+    update_models(conn, plan.updates, plan.updated_columns(), now, listed.texts)
     update_models(conn, plan.rehash, _REHASHED_COLUMNS, None)
     if pause_point is not None:
         pause_point(conn)
