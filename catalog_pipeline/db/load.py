@@ -213,8 +213,8 @@ class _Listed:
     ids: pd.Index
     is_active: np.ndarray
     now: datetime
-    # column -> position in the frame -> text, of the spelled rows only
-    texts: dict[str, dict[int, str]] = field(default_factory=dict)
+    # column -> text by position in the frame (a dict of the spelled rows, a list when that is all)
+    texts: dict[str, dict[int, str] | list[str]] = field(default_factory=dict)
     # start -> fingerprints of the slice `spell` gave from there, before all were needed at once
     _sliced_fingerprints: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -268,8 +268,9 @@ class _Listed:
         texts = self._text(
             self.frame.iloc[positions], self.fingerprints[positions], [self.price_observed_at[p] for p in positions]
         )
+        every_row = len(positions) == len(self.frame)  # distinct positions: then 0, 1, 2, ...
         for column, values in texts.items():
-            self.texts[column] = dict(zip(positions, values))
+            self.texts[column] = values if every_row else dict(zip(positions, values))
 
     @staticmethod
     def _text(part: pd.DataFrame, fingerprints: np.ndarray, observed: list[datetime | None]) -> dict[str, list[str]]:
