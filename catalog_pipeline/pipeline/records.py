@@ -94,5 +94,3 @@ def frame_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
             values = [None if v is pd.NA else v for v in values]
         columns[column] = values
     return columns
-
-
