@@ -111,12 +111,17 @@ def floor(url: str, rows: int) -> dict:
     frame = bench_frame(rows)
     catalog_engine(url)  # the schema
     now = datetime.now(timezone.utc)
-    hashes = _Listed.of(frame).spell(0, len(frame))["content_hash"]
-    columns = [*frame.columns, "provider_id", "content_hash", "first_seen_at", "last_seen_at", "created_at", "updated_at"]
+    spelled = _Listed.of(frame).spell(0, len(frame))
+    # Every column the load writes (the frame's, then what it adds to each row).
+    columns = [
+        *frame.columns, "provider_id", "content_hash", "list_fingerprint", "deactivated_at", "price_observed_at",
+        "first_seen_at", "last_seen_at", "created_at", "updated_at",
+    ]
     tuples = []
-    for values, digest in zip(frame.astype(object).itertuples(index=False, name=None), hashes):
+    rows = zip(frame.astype(object).itertuples(index=False, name=None), spelled["content_hash"], spelled["list_fingerprint"])
+    for values, digest, fingerprint in rows:
         values = [None if v is pd.NA else (Jsonb(v) if isinstance(v, (dict, list)) else v) for v in values]
-        tuples.append((*values, 1, digest, now, now, now, now))
+        tuples.append((*values, 1, digest, int(fingerprint), None, now, now, now, now, now))
     plain_url = normalize_database_url(url).replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain_url) as conn:
         conn.execute("CREATE TABLE models_floor (LIKE models INCLUDING ALL)")
