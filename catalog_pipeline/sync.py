@@ -10,6 +10,7 @@ start-ups and N fetches in a row.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from catalog_pipeline.providers import adapter_for
 from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
 from catalog_pipeline.settings import CatalogSettings, load_settings
 
+_log = logging.getLogger(__name__)
 Status = Literal["ok", "failed", "skipped"]
 IDLE_REFRESH_MIN_ROWS = 10_000  # changed rows that make a refresh worth its fixed cost while a fetch is awaited
 
@@ -124,9 +126,16 @@ def sync_providers(
     taken_in: set[str] = set()  # providers whose rows a refresh has read since their run
 
     def refresh(trigger: str) -> None:
-        if not dry_run and any(outcome.status == "ok" for outcome in outcomes.values()):
+        if dry_run or not any(outcome.status == "ok" for outcome in outcomes.values()):
+            return
+        try:
             _refresh_cross_provider(definitions, instance, catalog_db, run_config["loggers"], {**(tags or {}), "catalog/trigger": trigger})
-            taken_in.update(outcomes)
+        except Exception as exc:  # noqa: BLE001 - e.g. the instance's storage: the provider runs stand
+            # Links and exports are derived: the next refresh takes these rows in again.
+            _log.warning("cross-provider refresh (%s) failed, the provider runs are unaffected: %s", trigger,
+                         apis.redactor()(f"{type(exc).__name__}: {exc}"))
+            return
+        taken_in.update(outcomes)
 
     def refresh_while_waiting(last: bool) -> None:
         # A refresh has a fixed cost (a Dagster run, both export files written whole): in the idle

@@ -122,3 +122,30 @@ def test_enough_loaded_rows_are_taken_in_while_waiting_for_any_fetch(provider_en
         order = sorted(runs, key=lambda run: instance.get_run_record_by_id(run.run_id).create_timestamp)
     assert [o.status for o in outcomes] == ["ok", "ok", "ok"]
     assert [run.tags["catalog/trigger"] for run in order] == ["while-fetching", "while-last-fetch", "after-sync"]
+
+
+def test_a_refresh_that_fails_under_the_sync_fails_no_provider(provider_env, sqlite_url, monkeypatch, caplog):
+    # The refresh while Groq's fetch is under way dies in the instance (not in a step, which its
+    # run would record): both providers still sync, and the refresh after them takes their rows in.
+    refresh = sync._refresh_cross_provider
+
+    def storage_fails_while_fetching(definitions, instance, catalog_db, loggers, tags):
+        if tags["catalog/trigger"] == "while-last-fetch":
+            raise RuntimeError("database is locked (the instance's storage)")
+        return refresh(definitions, instance, catalog_db, loggers, tags)
+
+    monkeypatch.setattr(sync, "_refresh_cross_provider", storage_fails_while_fetching)
+    caplog.set_level("WARNING", logger="catalog_pipeline.sync")
+    with dg.DagsterInstance.ephemeral() as instance:
+        _serve(provider_env, "deepinfra")
+        _serve(provider_env, "groq", before_answer=lambda: _wait_until(lambda: "database is locked" in caplog.text, PATIENCE_SECONDS))
+        outcomes = sync_providers(
+            ["deepinfra", "groq"], instance=instance, definitions=load_definitions(),
+            catalog_db=CatalogDatabase(url=sqlite_url),
+        )
+        runs = [run for run in instance.get_runs() if run.job_name == "catalog_cross_provider"]
+    assert [(o.slug, o.status) for o in outcomes] == [("deepinfra", "ok"), ("groq", "ok")]
+    assert "cross-provider refresh (while-last-fetch) failed" in caplog.text and "database is locked" in caplog.text
+    assert [(run.tags["catalog/trigger"], run.status) for run in runs] == [("after-sync", dg.DagsterRunStatus.SUCCESS)]
+    for slug in ("deepinfra", "groq"):
+        assert all(row["link_key"] for row in models_by_id(sqlite_url, slug).values())
