@@ -23,3 +23,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return str(value)
+
+
+def stored_json(column: str, value: Any) -> Any:
+    """A JSON column's value as the catalog stores it (an absent `metadata` object is {})."""
+    return jsonable(value or {}) if column == "metadata" else jsonable(value)

@@ -40,10 +40,10 @@ from .bulk_write import batches, insert_models, one_of, update_models
 from .changes import record_load_changes
 from .fingerprint import row_fingerprints
 from .history import open_first_periods, open_new_periods, reopen_periods
-from .jsonable import jsonable
+from .jsonable import jsonable, stored_json
 from .list_digest import fingerprints_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
-from .row_text import CONTENT_COLUMNS, HASHED_COLUMNS, NULL, content_hash, frame_text, row_hashes
+from .row_text import CONTENT_COLUMNS, HASHED_COLUMNS, JSON_COLUMNS, NULL, content_hash, frame_text, row_hashes, value_text
 from .schema import models, providers
 
 # Written with every update, besides the content columns that changed in any updated row.
@@ -283,19 +283,14 @@ class _Listed:
         ]
         return texts
 
-    def values(self, positions: list[int]) -> dict[str, list[Any]]:
-        """Plain Python values (JSON columns as stored) of the rows at `positions`, column by column."""
-        values = frame_columns(self.frame.iloc[positions])
-        values["metadata"] = [jsonable(value or {}) for value in values["metadata"]]  # absent: stored as {}
-        for column in ("input_modalities", "output_modalities"):
-            values[column] = list(map(jsonable, values[column]))
-        return values
-
     def rows(self, positions: list[int]) -> list[dict[str, Any]]:
-        """Plain Python rows of the spelled rows at `positions`, with their hash and fingerprint."""
-        values = self.values(positions)
+        """Plain Python rows (JSON columns as stored) of the spelled rows at `positions`, with their
+        hash and fingerprint."""
+        values = frame_columns(self.frame.iloc[positions])
         rows = [dict(zip(MODEL_COLUMNS, row)) for row in zip(*(values[c] for c in MODEL_COLUMNS))]
         for position, row in zip(positions, rows):
+            for column in JSON_COLUMNS:
+                row[column] = stored_json(column, row[column])
             row["position"] = position
             row["content_hash"] = self.texts["content_hash"][position]
             row["list_fingerprint"] = int(self.fingerprints[position])
@@ -423,9 +418,21 @@ def _diff_rows(
 ) -> None:
     """Diff the listed rows at `positions` with their stored `olds`, a column at a time: most of a
     row is equal, and a pass over a column costs far less than a dict per row."""
-    new_values = listed.values(positions)
+    if not positions:
+        return
+    new_values = frame_columns(listed.frame.iloc[positions])
     moved: list[dict[str, Any]] = [{} for _ in positions]  # per row: column -> new value, where it differs
     for column in CONTENT_COLUMNS:
+        if column in JSON_COLUMNS:
+            # The same JSON text is the same document: only a row whose text differs is converted
+            # (a walk of the whole value) and compared.
+            listed_text = listed.texts[column]
+            for row, old, new, position in zip(moved, (old[column] for old in olds), new_values[column], positions):
+                if value_text(column, old) != listed_text[position]:
+                    new = stored_json(column, new)
+                    if old != new:
+                        row[column] = new
+            continue
         # `!=` first: most values are equal, and equal values are the same (see `_same`)
         for row, old, new in zip(moved, (old[column] for old in olds), new_values[column]):
             if old != new and not _same(old, new):
