@@ -17,7 +17,7 @@ import json
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, func, select, text
 
@@ -28,12 +28,15 @@ from .rows import active_rows
 from .writer import dumps_compact
 
 # Per provider: id, content hash (covers every exported model column), price sighting time and
-# link, in id order. A row's canonical slug never changes (respelling changes hf_id, read afresh).
+# link of each row, hashed to 64 bits per row and summed (an aggregate in no order: no sort, no
+# string of the whole provider). A row's canonical slug never changes (respelling changes hf_id,
+# read afresh).
 _FINGERPRINTS = text(
-    "SELECT p.slug, count(*), md5(string_agg(concat(m.id, '|', m.content_hash, '|', m.price_observed_at, '|',"
-    " m.canonical_model_id, '|', m.match_method, '|', m.match_confidence), ',' ORDER BY m.id))"
+    "SELECT p.slug, count(*), count(*) || ':' || sum(hashtextextended(concat(m.id, '|', m.content_hash, '|',"
+    " m.price_observed_at, '|', m.canonical_model_id, '|', m.match_method, '|', m.match_confidence), 0))"
     " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active GROUP BY p.slug ORDER BY p.slug"
 )
+_COPY_CHUNK = 1024 * 1024
 _OFFERS = "offers"
 
 
@@ -42,34 +45,42 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
     one); returns the number of models written."""
     fingerprints = _fingerprints(conn)
     parts = {fmt: _Parts(Path(output)) for fmt, output in outputs.items()}
-    pieces: dict[str, dict[str, str]] = {fmt: {} for fmt in outputs}
+    pieces: dict[str, list[str | _KeptPiece]] = {fmt: [] for fmt in outputs}
     offers: dict[str, list[dict[str, Any]]] = {}
-    for slug, (count, fingerprint) in fingerprints.items():
-        kept = {fmt: parts[fmt].read(slug, fingerprint) for fmt in outputs}
-        kept_offers = parts["json"].read(slug, fingerprint, _OFFERS) if "json" in outputs else ""
-        if any(piece is None for piece in kept.values()) or kept_offers is None:
-            kept, kept_offers = _spelled(conn, slug, outputs)
+    try:
+        for slug, (count, fingerprint) in fingerprints.items():
+            kept: dict[str, str | _KeptPiece | None] = {fmt: parts[fmt].kept(slug, fingerprint) for fmt in outputs}
+            kept_offers = parts["json"].read(slug, fingerprint, _OFFERS) if "json" in outputs else ""
+            if any(piece is None for piece in kept.values()) or kept_offers is None:
+                _close(kept.values())
+                spelled, kept_offers = _spelled(conn, slug, outputs)
+                kept = dict(spelled)
+                for fmt in outputs:
+                    parts[fmt].write(slug, fingerprint, spelled[fmt])
+                if "json" in outputs:
+                    parts["json"].write(slug, fingerprint, kept_offers, _OFFERS)
             for fmt in outputs:
-                parts[fmt].write(slug, fingerprint, kept[fmt])
+                pieces[fmt].append(kept[fmt])
             if "json" in outputs:
-                parts["json"].write(slug, fingerprint, kept_offers, _OFFERS)
-        for fmt in outputs:
-            pieces[fmt][slug] = kept[fmt]
-        if "json" in outputs:
-            for canonical, offer in json.loads(f"[{kept_offers}]", parse_float=Decimal, parse_int=Decimal):
-                offers.setdefault(canonical, []).append(offer)
-    for fmt, output in outputs.items():
-        partial = Path(output).with_name(f".{Path(output).name}.partial")
-        with partial.open("w", encoding="utf-8") as file:
-            if fmt == "litellm":
-                _join(file, "{", pieces[fmt].values(), "}")
-            else:
-                head = dumps_compact(catalog_json.header(_provider_entries(conn, list(fingerprints))))
-                _join(file, head[:-1] + ',"models":[', pieces[fmt].values(), "]")
-                file.write(',"canonical_models":' + dumps_compact(catalog_json.canonical_section(offers, _hf_ids(conn, offers))) + "}")
-            file.write("\n")
-        partial.replace(output)
-        parts[fmt].keep_only(fingerprints)
+                for canonical, offer in json.loads(f"[{kept_offers}]", parse_float=Decimal, parse_int=Decimal):
+                    offers.setdefault(canonical, []).append(offer)
+        for fmt, output in outputs.items():
+            partial = Path(output).with_name(f".{Path(output).name}.partial")
+            # Binary: a kept part is copied as the bytes it is, never decoded and encoded again.
+            with partial.open("wb") as file:
+                if fmt == "litellm":
+                    _join(file, "{", pieces[fmt], "}")
+                else:
+                    head = dumps_compact(catalog_json.header(_provider_entries(conn, list(fingerprints))))
+                    _join(file, head[:-1] + ',"models":[', pieces[fmt], "]")
+                    section = dumps_compact(catalog_json.canonical_section(offers, _hf_ids(conn, offers)))
+                    file.write(f',"canonical_models":{section}}}'.encode())
+                file.write(b"\n")
+            partial.replace(output)
+            parts[fmt].keep_only(fingerprints)
+    finally:
+        for fmt_pieces in pieces.values():
+            _close(fmt_pieces)
     return sum(count for count, _ in fingerprints.values())
 
 
@@ -97,14 +108,26 @@ def _spelled(conn: Connection, slug: str, outputs: dict[str, Path]) -> tuple[dic
     return spelled, dumps_compact(linked)[1:-1]
 
 
-def _join(file, opening: str, pieces: Iterator[str], closing: str) -> None:
-    file.write(opening)
+def _join(file: BinaryIO, opening: str, pieces: list[str | _KeptPiece], closing: str) -> None:
+    file.write(opening.encode())
     first = True
     for piece in pieces:
-        if piece:
-            file.write(piece if first else "," + piece)
-            first = False
-    file.write(closing)
+        if not piece:
+            continue
+        if not first:
+            file.write(b",")
+        if isinstance(piece, _KeptPiece):
+            piece.copy_to(file)
+        else:
+            file.write(piece.encode())
+        first = False
+    file.write(closing.encode())
+
+
+def _close(pieces) -> None:
+    for piece in pieces:
+        if isinstance(piece, _KeptPiece):
+            piece.close()
 
 
 def _provider_entries(conn: Connection, slugs: list[str]) -> list[dict[str, Any]]:
@@ -137,13 +160,28 @@ class _Parts:
         except FileNotFoundError:
             return None
 
+    def kept(self, slug: str, fingerprint: str | None) -> "_KeptPiece | None":
+        """The part as it lies in its file, when it was spelled from these rows; it is opened now,
+        so a part another export replaces meanwhile is still this one."""
+        if fingerprint is None:
+            return None
+        try:
+            file = self._path(slug, "").open("rb")
+        except FileNotFoundError:
+            return None
+        if file.readline() != f"{fingerprint}\n".encode():
+            file.close()
+            return None
+        start = file.tell()
+        return _KeptPiece(file, start, os.fstat(file.fileno()).st_size - start)
+
     def write(self, slug: str, fingerprint: str | None, piece: str, kind: str = "") -> None:
         if fingerprint is None:
             return
         self.directory.mkdir(exist_ok=True)
         path = self._path(slug, kind)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_text(f"{fingerprint}\n{piece}", encoding="utf-8")
+        partial.write_bytes(f"{fingerprint}\n{piece}".encode())
         partial.replace(path)
 
     def keep_only(self, slugs) -> None:
@@ -155,3 +193,26 @@ class _Parts:
 
     def _path(self, slug: str, kind: str) -> Path:
         return self.directory / (f"{slug}.{kind}" if kind else slug)
+
+
+class _KeptPiece:
+    """A kept part's bytes after its fingerprint line, in a file opened when it was found."""
+
+    def __init__(self, file: BinaryIO, start: int, size: int) -> None:
+        self._file, self._start, self._size = file, start, size
+
+    def __bool__(self) -> bool:
+        return self._size > 0
+
+    def copy_to(self, output: BinaryIO) -> None:
+        self._file.seek(self._start)
+        left = self._size
+        while left > 0:
+            chunk = self._file.read(min(left, _COPY_CHUNK))
+            if not chunk:
+                raise OSError(f"{self._file.name} ended {left} bytes early")
+            output.write(chunk)
+            left -= len(chunk)
+
+    def close(self) -> None:
+        self._file.close()
