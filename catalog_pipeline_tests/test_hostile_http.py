@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import json
 import random
+import threading
 from decimal import Decimal
 
 import dagster as dg
@@ -216,6 +217,30 @@ def test_an_endless_slow_stream_stops_at_the_provider_deadline(provider_env, sql
     assert not result.success
     message = failure_message(result)
     assert "the provider's deadline of 1.5s passed while reading the body of" in message, message
+
+
+def test_a_body_gone_silent_is_cut_at_the_provider_deadline(provider_env, sqlite_url):
+    # After its first bytes the body stops; the read timeout (60 s) is far beyond the deadline. Each
+    # read waits at most the time left before the deadline, and the deadline watch shuts the socket
+    # then: the read ends while the server still holds the rest back.
+    released = threading.Event()
+    resumed = []
+
+    def silent_after_first_bytes():
+        yield b"["
+        released.wait(timeout=30)
+        resumed.append(True)
+        yield b"]"
+
+    provider_env.route("/openrouter/models", Reply(headers={"Content-Type": "application/json"}, chunks=silent_after_first_bytes))
+    apis = limits(SMALL_CAPS, deadline_seconds=1.5, read_timeout_seconds=60)
+    result = materialize_provider("openrouter", sqlite_url, apis=apis)
+    cut_while_silent = not resumed
+    released.set()
+    assert not result.success
+    message = failure_message(result)
+    assert "the provider's deadline of 1.5s passed while reading the body of" in message, message
+    assert cut_while_silent, "the read went on until the server sent the rest"
 
 
 def test_the_deadline_covers_retries_and_pages(provider_env, sqlite_url):

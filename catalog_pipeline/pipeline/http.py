@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .body import ACCEPTED_ENCODINGS, MAX_PROVIDER_VALUES, MiB, DeadlinePassed, ReadBudget, read_body
+from .body import ACCEPTED_ENCODINGS, MAX_PROVIDER_VALUES, DeadlinePassed, DeadlineWatch, MiB, ReadBudget, read_body
 from .errors import ProviderFetchError
 from .origins import Origins, shown_url
 from .packed import Packed, Spool
@@ -148,6 +148,7 @@ class ProviderHttp:
         self._budget = ReadBudget(policy.max_page_bytes, policy.max_provider_bytes, policy.max_provider_values)
         self._spool = Spool()  # outlives this client: the pages refer to it until they are archived
         self._deadline = time.monotonic() + policy.deadline
+        self._watch = DeadlineWatch(self._deadline)
         self._sleep = sleep
         self._client = httpx.Client(
             headers={
@@ -164,6 +165,7 @@ class ProviderHttp:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._watch.__exit__(*exc)
         self._client.close()
 
     def url_for(self, path_or_url: str) -> str:
@@ -256,7 +258,7 @@ class ProviderHttp:
         try:
             packed = read_body(
                 response, self._budget, deadline=self._deadline,
-                snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES,
+                snippet_only=0 if response.is_success else ERROR_SNIPPET_BYTES, watch=self._watch,
             )
         except DeadlinePassed:
             raise self._deadline_error(f"while reading the body of {url}") from None

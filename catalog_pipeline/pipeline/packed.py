@@ -1,4 +1,4 @@
-"""Page bodies held deflated, the large ones on disk once masked: a page waiting for the next one
+"""Page bodies held deflated (those of at most KEEP_RAW as they are), the large ones on disk once masked: a page waiting for the next one
 or for the archive costs at most `SPOOL_PIECE` of memory, however large and incompressible it is."""
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ import zlib
 
 SPOOL_PIECE = 1024 * 1024  # packed bytes gathered in memory before they go to the provider's spool
 PACK_LEVEL = 1  # deflate's fastest: JSON still shrinks several times over
+# A body no larger is kept as it is: deflating it saves little, and each zlib call lets go of the
+# GIL, which a fetch thread then waits to get back while the main thread is busy (fal's 400
+# pricing pages of a few KiB each, fetched during the other providers' runs).
+KEEP_RAW = 64 * 1024
 
 
 class Spool:
@@ -43,15 +47,17 @@ class Spool:
 
 
 class Packed:
-    """A body held deflated; `unpack()` gives its bytes anew each time, for as long as they are needed."""
+    """A body held deflated (a small one as it is); `unpack()` gives its bytes anew each time, for as
+    long as they are needed."""
 
-    __slots__ = ("_memory", "_spool", "_segments", "size")
+    __slots__ = ("_memory", "_spool", "_segments", "size", "_deflated")
 
-    def __init__(self, memory: bytes, size: int, spool: Spool | None = None, segments: tuple = ()) -> None:
+    def __init__(self, memory: bytes, size: int, spool: Spool | None = None, segments: tuple = (), deflated: bool = True) -> None:
         self._memory = memory
         self._spool = spool
         self._segments = segments
         self.size = size
+        self._deflated = deflated
 
     @classmethod
     def of(cls, body: bytes, spool: Spool | None = None) -> "Packed":
@@ -66,6 +72,8 @@ class Packed:
         return Packed(b"", self.size, spool, (spool.append(self._memory),))
 
     def unpack(self) -> bytes:
+        if not self._deflated:
+            return self._memory
         data = self._memory
         if self._segments:
             data = bytearray(sum(length for _, length in self._segments))
@@ -81,7 +89,8 @@ class Packer:
     """Deflates a body as it arrives; with a spool, every `SPOOL_PIECE` of output goes to disk."""
 
     def __init__(self, spool: Spool | None = None) -> None:
-        self._zlib = zlib.compressobj(PACK_LEVEL)
+        self._zlib = None  # a compressor once the body is larger than KEEP_RAW
+        self._raw: list[bytes] = []
         self._spool = spool
         self._parts: list[bytes] = []
         self._pending = 0
@@ -90,6 +99,12 @@ class Packer:
 
     def write(self, piece: bytes) -> None:
         self._size += len(piece)
+        if self._zlib is None:
+            self._raw.append(piece)
+            if self._size <= KEEP_RAW:
+                return
+            self._zlib = zlib.compressobj(PACK_LEVEL)
+            piece, self._raw = b"".join(self._raw), []
         if out := self._zlib.compress(piece):
             self._parts.append(out)
             self._pending += len(out)
@@ -97,6 +112,8 @@ class Packer:
                 self._to_spool()
 
     def packed(self) -> Packed:
+        if self._zlib is None:
+            return Packed(b"".join(self._raw), self._size, deflated=False)
         self._parts.append(self._zlib.flush())
         if not self._segments:
             return Packed(b"".join(self._parts), self._size)

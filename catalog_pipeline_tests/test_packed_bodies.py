@@ -1,0 +1,28 @@
+"""A page body held packed gives back exactly the bytes received, small (kept as is) or large
+(deflated, and spooled to disk past SPOOL_PIECE), however it arrived in pieces."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from catalog_pipeline.pipeline.packed import KEEP_RAW, SPOOL_PIECE, Packer, Spool
+
+
+def _body(size: int) -> bytes:
+    rng = random.Random(size)
+    return bytes(rng.getrandbits(8) for _ in range(size // 4)) + b'{"id": "x"}' * ((size - size // 4) // 11 + 1)
+
+
+@pytest.mark.parametrize("size", [0, 10, KEEP_RAW - 1, KEEP_RAW, KEEP_RAW + 1, 3 * SPOOL_PIECE])
+@pytest.mark.parametrize("spooled", [False, True])
+def test_a_packed_body_unpacks_to_the_bytes_received(size, spooled):
+    body = _body(size)[:size]
+    packer = Packer(Spool() if spooled else None)
+    for start in range(0, len(body), 7_000):  # pieces as a stream delivers them
+        packer.write(body[start:start + 7_000])
+    packed = packer.packed()
+    assert packed.size == len(body)
+    assert packed.unpack() == body
+    assert packed.spooled(Spool()).unpack() == body
