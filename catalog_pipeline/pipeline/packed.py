@@ -1,5 +1,6 @@
-"""Page bodies held deflated (those of at most KEEP_RAW as they are), the large ones on disk once masked: a page waiting for the next one
-or for the archive costs at most `SPOOL_PIECE` of memory, however large and incompressible it is."""
+"""Page bodies held deflated (those of at most KEEP_RAW bytes as they are), the large ones on disk
+once masked: a page waiting for the next one or for the archive costs at most `SPOOL_PIECE` of
+memory, however large and incompressible it is."""
 
 from __future__ import annotations
 
