@@ -217,6 +217,8 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
         links = plan_links(item.row for item in current)
         ids = _ensure_canonical_models(conn, links.values(), now)
         slugs = {canonical_id: slug for slug, canonical_id in ids.items()}
+        old_ids = list({item.link[0] for item in current if item.link[0] is not None} - slugs.keys())
+        slugs.update((row_id, slug) for row_id, slug, _ in _canonical_rows(conn, canonical_models.c.id, old_ids))
         relinked: list[dict[str, Any]] = []
         feed: dict[int, list[dict[str, Any]]] = {}
         changed: list[tuple] = []
@@ -347,11 +349,12 @@ def _catalog_rows(conn: Connection, where) -> list[_Stored]:
 
 
 def _ensure_canonical_models(conn: Connection, links: Iterable[Link], now: datetime) -> dict[str, int]:
-    """slug -> id, inserting the missing canonical models and filling a newly known hf_id."""
+    """slug -> id of the linked slugs, inserting the missing canonical models and filling a newly
+    known hf_id."""
     wanted: dict[str, str | None] = {}
     for link in links:
         wanted[link.slug] = _preferred_spelling(link.hf_id, wanted.get(link.slug))
-    existing = {slug: (row_id, hf_id) for row_id, slug, hf_id in conn.execute(select(canonical_models.c.id, canonical_models.c.slug, canonical_models.c.hf_id)).all()}
+    existing = {slug: (row_id, hf_id) for row_id, slug, hf_id in _canonical_rows(conn, canonical_models.c.slug, list(wanted))}
     added = [
         {"slug": slug, "hf_id": hf_id, "created_at": now, "updated_at": now}
         for slug, hf_id in wanted.items() if slug not in existing
@@ -376,7 +379,14 @@ def _ensure_canonical_models(conn: Connection, links: Iterable[Link], now: datet
             update(canonical_models).where(canonical_models.c.id == bindparam("row_id")).values(hf_id=bindparam("better"), updated_at=bindparam("now")),
             respelled,
         )
-    return {slug: row_id for row_id, slug in conn.execute(select(canonical_models.c.id, canonical_models.c.slug)).all()}
+    return {slug: row_id for row_id, slug, _ in _canonical_rows(conn, canonical_models.c.slug, list(wanted))}
+
+
+def _canonical_rows(conn: Connection, column, values: list[Any]) -> list[tuple[int, str, str | None]]:
+    """(id, slug, hf_id) of the canonical models whose `column` is one of `values`: those a refresh
+    links to or from, not all of them (a catalog of 400k rows has some 130k)."""
+    query = select(canonical_models.c.id, canonical_models.c.slug, canonical_models.c.hf_id)
+    return [row for batch in batches(conn, values) for row in conn.execute(query.where(one_of(conn, column, batch))).all()]
 
 
 def _preferred_spelling(candidate: str | None, current: str | None) -> str | None:
