@@ -128,6 +128,14 @@ def _refreshed_as_from_scratch(engine) -> tuple:
     assert _stored_links(engine) == incremental and full.relinked == []
     summary = ("linked", "unlinked_active", "unlinked_examples", "canonical_models")
     assert [getattr(report, key) for key in summary] == [getattr(full, key) for key in summary]
+    with engine.connect() as conn:  # the counts, each asked on its own
+        linked = conn.execute(
+            select(models.c.match_method, func.count()).where(models.c.canonical_model_id.is_not(None)).group_by(models.c.match_method)
+        ).all()
+        unlinked = conn.execute(
+            select(func.count()).select_from(models).where(models.c.canonical_model_id.is_(None), models.c.is_active.is_(True))
+        ).scalar_one()
+    assert (report.linked, report.unlinked_active) == (dict(linked), unlinked)
     return report, planned[0]
 
 

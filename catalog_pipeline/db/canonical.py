@@ -265,19 +265,22 @@ def _rows_in_groups(conn: Connection, keys: list[str]) -> list["_Stored"]:
 
 
 def _link_summary(conn: Connection, examples: int) -> LinkReport:
-    """The counts of the whole catalog as it now stands (most rows were not read)."""
-    linked = conn.execute(
-        select(models.c.match_method, func.count()).where(models.c.canonical_model_id.is_not(None))
-        .group_by(models.c.match_method).order_by(models.c.match_method)
-    ).all()
+    """The counts of the whole catalog as it now stands (most rows were not read), from one scan."""
     unlinked = (models.c.canonical_model_id.is_(None), models.c.is_active.is_(True))
+    by_method = conn.execute(
+        select(
+            models.c.match_method,
+            func.count().filter(models.c.canonical_model_id.is_not(None)),
+            func.count().filter(*unlinked),
+        ).group_by(models.c.match_method).order_by(models.c.match_method)
+    ).all()
     shown = conn.execute(
         select(providers.c.slug, models.c.provider_model_id).join(providers, providers.c.id == models.c.provider_id)
         .where(*unlinked).order_by(models.c.id).limit(examples)
     ).all()
     return LinkReport(
-        linked={method: count for method, count in linked},
-        unlinked_active=conn.execute(select(func.count()).select_from(models).where(*unlinked)).scalar_one(),
+        linked={method: linked for method, linked, _ in by_method if linked},
+        unlinked_active=sum(count for _, _, count in by_method),
         unlinked_examples=[f"{slug}/{model_id}" for slug, model_id in shown],
         canonical_models=conn.execute(select(func.count()).select_from(canonical_models)).scalar_one(),
     )
