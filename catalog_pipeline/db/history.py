@@ -17,31 +17,19 @@ from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 from .bulk_write import batches, one_of
 from .schema import model_price_history, models, providers
 
-_CHUNK = 5000
-
-
 def open_price_periods(
     conn: Connection, provider_id: int, provider_model_ids: Iterable[str], now: datetime, run_id: str | None
 ) -> int:
     """Close the open period of each model and open one holding its prices as now stored."""
     ids = list(provider_model_ids)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        model_rows = select(models.c.id).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))
+    for chunk in batches(conn, ids):
+        these = (models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, chunk))
         conn.execute(
             update(model_price_history)
-            .where(model_price_history.c.valid_to.is_(None), model_price_history.c.model_id.in_(model_rows))
+            .where(model_price_history.c.valid_to.is_(None), model_price_history.c.model_id.in_(select(models.c.id).where(*these)))
             .values(valid_to=now)
         )
-        current = select(
-            models.c.id,
-            literal(now, model_price_history.c.valid_from.type),
-            *(models.c[c] for c in PRICE_COLUMNS),
-            literal(run_id, model_price_history.c.run_id.type),
-        ).where(models.c.provider_id == provider_id, models.c.provider_model_id.in_(chunk))
-        conn.execute(
-            insert(model_price_history).from_select(["model_id", "valid_from", *PRICE_COLUMNS, "run_id"], current)
-        )
+        conn.execute(_insert_current(now, run_id, *these))
     return len(ids)
 
 
