@@ -149,26 +149,23 @@ class _Parts:
         self.directory = output.with_name(f".{output.name}.parts")
 
     def read(self, slug: str, fingerprint: str | None, kind: str = "") -> str | None:
-        if fingerprint is None:
+        """The part's text, when it was spelled from these rows."""
+        piece = self.kept(slug, fingerprint, kind)
+        if piece is None:
             return None
-        try:
-            with self._path(slug, kind).open(encoding="utf-8", newline="") as file:
-                # The first line says which rows the part was spelled from: a stale part is not read.
-                if file.readline() != f"{fingerprint}\n":
-                    return None
-                return file.read()
-        except FileNotFoundError:
-            return None
+        with piece:
+            return piece.text()
 
-    def kept(self, slug: str, fingerprint: str | None) -> "_KeptPiece | None":
+    def kept(self, slug: str, fingerprint: str | None, kind: str = "") -> "_KeptPiece | None":
         """The part as it lies in its file, when it was spelled from these rows; it is opened now,
         so a part another export replaces meanwhile is still this one."""
         if fingerprint is None:
             return None
         try:
-            file = self._path(slug, "").open("rb")
+            file = self._path(slug, kind).open("rb")
         except FileNotFoundError:
             return None
+        # The first line says which rows the part was spelled from: a stale part is not read.
         if file.readline() != f"{fingerprint}\n".encode():
             file.close()
             return None
@@ -214,5 +211,15 @@ class _KeptPiece:
             output.write(chunk)
             left -= len(chunk)
 
+    def text(self) -> str:
+        self._file.seek(self._start)
+        return self._file.read(self._size).decode("utf-8")
+
     def close(self) -> None:
         self._file.close()
+
+    def __enter__(self) -> "_KeptPiece":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
