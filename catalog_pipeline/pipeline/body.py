@@ -176,6 +176,10 @@ class DeadlineWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the timer: the provider's pages are all read."""
         with self._lock:
             timer, self._timer = self._timer, None
         if timer is not None:

@@ -165,7 +165,7 @@ class ProviderHttp:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._watch.__exit__(*exc)
+        self._watch.close()
         self._client.close()
 
     def url_for(self, path_or_url: str) -> str:
