@@ -3,8 +3,9 @@
 canonical_models (links) -> price_discrepancies (own vs second-source price) and catalog_export (files).
 
 They run after syncs: `sync-models` runs the `catalog_cross_provider` job after its provider runs
-(and while their fetches are under way: see sync.py), and with a daemon the `cross_provider_automation` sensor requests them once the provider
-runs that updated `model_catalog` have finished.
+(and while their fetches are under way: see sync.py), and with a daemon the
+`cross_provider_automation` sensor requests them once the provider runs that updated
+`model_catalog` have finished.
 """
 
 from functools import partial
