@@ -3,6 +3,7 @@
     python benchmarks/bench_children.py floor URL N
     python benchmarks/bench_children.py load URL N initial|unchanged|changed
     python benchmarks/bench_children.py sync CATALOG_URL SERVER_URL PARALLEL_FETCHES
+    python benchmarks/bench_children.py whole-sync CATALOG_URL SERVER_URL PARALLEL_FETCHES WORKERS(0: default)
     python benchmarks/bench_children.py fetch-alone SERVER_URL
 
 Each prints one JSON line last. Not meant to be run by hand.
@@ -159,6 +160,10 @@ def main() -> None:
         from sync_timing import timed_sync
 
         result = timed_sync(args[0], args[1], int(args[2]))
+    elif mode == "whole-sync":
+        from sync_timing import whole_command
+
+        result = whole_command(args[0], args[1], int(args[2]), int(args[3]) or None)
     elif mode == "fetch-alone":
         from sync_timing import fetch_alone
 

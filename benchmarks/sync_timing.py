@@ -1,4 +1,5 @@
-"""`sync-models` with a stopwatch on each stage, for bench_scale.py (run in a child process).
+"""`sync-models` with a stopwatch on each stage, and as a whole command, for bench_scale.py (run in
+a child process).
 
 The stages are timed by wrapping the functions the assets call; Dagster's bookkeeping is what is
 left of each run's wall time: run and step records, events, checks, I/O managers.
@@ -45,6 +46,26 @@ def _stopwatch(owner, name: str, totals: dict[str, float], stage: str, on_result
     setattr(owner, name, timed)
 
 
+def whole_command(catalog_url: str, server_url: str, parallel_fetches: int, workers: int | None) -> dict:
+    """`sync-models` as a user runs it (its console entry point, in a new interpreter), with
+    `--workers` (None: the default for this machine); wall time from start to exit."""
+    import subprocess
+
+    from catalog_pipeline.sync_workers import worker_count
+
+    with tempfile.TemporaryDirectory() as home:
+        _environment(catalog_url, server_url, home)
+        env = {key: value for key, value in os.environ.items() if key != "CATALOG_SYNC_WORKERS"}
+        command = [sys.executable, "-c", "from catalog_pipeline.cli.sync_models import run; run()",
+                   "--parallel-fetches", str(parallel_fetches), *(["--workers", str(workers)] if workers else [])]
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"sync-models failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return {"whole": wall, "processes": worker_count(workers), "summary": done.stdout.strip().splitlines()[-1]}
+
+
 def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict:
     with tempfile.TemporaryDirectory() as home:
         _environment(catalog_url, server_url, home)
@@ -85,7 +106,8 @@ def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict
                     totals["after_runs"] += time.perf_counter() - started
 
         dg.JobDefinition.execute_in_process = execute
-        code = sync_models.main(["--parallel-fetches", str(parallel_fetches)])
+        # One process, so that every run is timed here (a worker's runs would be in another).
+        code = sync_models.main(["--parallel-fetches", str(parallel_fetches), "--workers", "1"])
         ended = time.perf_counter()
     work = sum(totals[s] for s in ("fetch_wait", "transform", "archive", "load"))
     return {

@@ -24,6 +24,7 @@ DAGSTER_HOME_ENV_VAR = "DAGSTER_HOME"
 WEBHOOK_URL_ENV_VAR = "CATALOG_WEBHOOK_URL"
 WEBHOOK_SECRET_ENV_VAR = "CATALOG_WEBHOOK_SECRET"
 EXPORT_DIR_ENV_VAR = "CATALOG_EXPORT_DIR"
+SYNC_WORKERS_ENV_VAR = "CATALOG_SYNC_WORKERS"
 
 DEFAULT_SYNC_CRON = "0 3 * * *"
 DEFAULT_STALE_AFTER_HOURS = 48.0  # a daily schedule plus a missed day
@@ -48,6 +49,8 @@ class CatalogSettings(BaseSettings):
     webhook_url: str | None = Field(default=None, alias=WEBHOOK_URL_ENV_VAR, repr=False)
     webhook_secret: SecretStr | None = Field(default=None, alias=WEBHOOK_SECRET_ENV_VAR)
     export_dir: str | None = Field(default=None, alias=EXPORT_DIR_ENV_VAR)
+    # Processes sharing a sync-models call's runs; None: one per core, at most two.
+    sync_workers: int | None = Field(default=None, alias=SYNC_WORKERS_ENV_VAR, ge=1)
 
     # Every variable, `.env` under the real environment: provider keys and base URLs are named
     # per provider (`<SLUG>_API_KEY`), so they cannot be fields.

@@ -96,8 +96,19 @@ def sync_providers(
     parallel_fetches: int = 8,
     tags: dict[str, str] | None = None,
     log_level: str = "WARNING",
+    refresh_cross_provider: bool = True,
+    before_runs: Callable[[], None] | None = None,
+    after_router: Callable[[], None] | None = None,
+    other_outcomes: Callable[[], list[ProviderOutcome]] | None = None,
 ) -> list[ProviderOutcome]:
-    """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now."""
+    """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now.
+
+    Several processes can share one sync (`sync_workers.py`), each with its own providers. Their
+    hooks: `before_runs` is called once the fetches are under way and before the first run (a
+    worker waits there for the router's run); `after_router` once the router's run is over, or at
+    the start when this call has no router to run; `other_outcomes` waits for the other processes'
+    outcomes, which are returned after this call's own and taken in by the last refresh. A call with
+    `refresh_cross_provider=False` leaves every refresh to the process that has the others."""
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
@@ -126,7 +137,7 @@ def sync_providers(
     taken_in: set[str] = set()  # providers whose rows a refresh has read since their run
 
     def refresh(trigger: str) -> None:
-        if dry_run or not any(outcome.status == "ok" for outcome in outcomes.values()):
+        if not refresh_cross_provider or dry_run or not any(outcome.status == "ok" for outcome in outcomes.values()):
             return
         try:
             _refresh_cross_provider(definitions, instance, catalog_db, run_config["loggers"], {**(tags or {}), "catalog/trigger": trigger})
@@ -148,6 +159,10 @@ def sync_providers(
         # Done while the fetches are under way: the runs start no sooner than the first fetch ends.
         fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
         job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
+        if before_runs is not None:
+            before_runs()
+        if after_router is not None and not router:
+            after_router()
         # While fetches are under way, the cross-provider refresh takes in the rows already loaded,
         # so that the one after the last run has only that provider's rows left to link and export.
         for slug in chain(router, apis.in_fetched_order(others, refresh_while_waiting)):
@@ -160,8 +175,12 @@ def sync_providers(
                 raise_on_error=False,
             )
             outcomes[slug] = _outcome(slug, result)
+            if after_router is not None and slug == ROUTER_SLUG:
+                after_router()
+    others_done = other_outcomes() if other_outcomes is not None else []
+    outcomes.update((outcome.slug, outcome) for outcome in others_done)
     refresh("after-sync")
-    return [outcomes[slug] for slug in slugs]
+    return [outcomes[slug] for slug in slugs] + [outcome for outcome in others_done if outcome.slug not in slugs]
 
 
 def _refresh_cross_provider(definitions, instance, catalog_db, loggers, tags) -> None:

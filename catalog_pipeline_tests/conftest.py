@@ -21,6 +21,9 @@ SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "provider-samp
 POSTGRES_ADMIN_URL = os.environ.get("CATALOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # CI sets this so an unreachable PostgreSQL fails the run instead of skipping its tests.
 REQUIRE_POSTGRES = os.environ.get("CATALOG_REQUIRE_POSTGRES") == "1"
+# One process per sync-models call: a worker process each would double the suite's processes.
+# test_sync_workers.py asks for two explicitly.
+os.environ.setdefault("CATALOG_SYNC_WORKERS", "1")
 
 
 def _postgres_unavailable() -> str | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR
 from catalog_pipeline.pipeline.money import to_fixed_point
@@ -82,3 +84,16 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
 def fixed(value: Decimal | None) -> str | None:
     """Prices leave the program as exact fixed-point text, never as floats."""
     return None if value is None else to_fixed_point(value)
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """End the process once its output is flushed and its catalog connections are closed, without
+    the interpreter's teardown: freeing Dagster's, pandas' and SQLAlchemy's objects one by one took
+    about 0.8 s after every sync, longer than a provider's run. Only for a command that is done."""
+    engine_module = sys.modules.get("catalog_pipeline.db.engine")
+    if engine_module is not None:
+        engine_module.dispose_engines()  # PostgreSQL sees each connection closed, not dropped
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from catalog_pipeline.instance import open_instance, prepare_dagster_home
-from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
-from catalog_pipeline.pipeline.credentials import provider_credentials
-from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, CatalogSettings, SettingsError, load_settings
+from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, SYNC_WORKERS_ENV_VAR, CatalogSettings, SettingsError, load_settings
+from catalog_pipeline.sync_workers import MIN_PROVIDERS_PER_WORKER, SyncWorkers, split_providers, worker_count
+
+# The providers, pandas and Dagster are imported inside main(), after the worker process has been
+# started: its own imports then overlap this process's.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,11 +25,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--from-archive", action="store_true", help="re-derive from the newest archived raw lists; call no provider")
     parser.add_argument("--force", action="store_true", help="apply even when the shrink guard would refuse (this run only)")
     parser.add_argument("--accept-pending", metavar="SLUG", help="apply the price changes held for SLUG (see README, Guarantees) and exit")
-    parser.add_argument("--parallel-fetches", type=int, default=8, metavar="N", help="provider fetches in flight at once (default 8)")
+    parser.add_argument("--parallel-fetches", type=int, default=8, metavar="N", help="provider fetches in flight at once, over all processes (default 8)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help=f"processes sharing the providers' runs (default ${SYNC_WORKERS_ENV_VAR}, else one per core, at most 2; 1: this process only)")
     return parser
 
 
 def list_providers(settings: CatalogSettings) -> None:
+    from catalog_pipeline.pipeline.credentials import provider_credentials
+    from catalog_pipeline.providers import ADAPTERS
+
     print(f"{'slug':<20} {'name':<20} {'kind':<6} {'key':<28} {'key set':<8} base URL")
     for slug, module in ADAPTERS.items():
         spec = module.SPEC
@@ -59,12 +65,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_providers:
         list_providers(settings)
         return 0
+    # A worker for a few providers would cost more to start than it saves.
+    few = args.providers is not None and len(args.providers) <= MIN_PROVIDERS_PER_WORKER
+    processes = 1 if args.accept_pending or few else worker_count(args.workers or settings.sync_workers)
+    with SyncWorkers(processes - 1) as workers:
+        return _sync(args, settings, workers)
+
+
+def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWorkers) -> int:
+    from catalog_pipeline.db.second_source import ROUTER_SLUG
+    from catalog_pipeline.instance import open_instance, prepare_dagster_home
+    from catalog_pipeline.pipeline.credentials import missing_key_reason
+    from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
+
     unknown = [slug for slug in args.providers or [] if slug not in ADAPTERS]
     if args.accept_pending and args.accept_pending not in ADAPTERS:
         unknown.append(args.accept_pending)
     if unknown:
         print(f"sync-models: unknown provider(s): {', '.join(unknown)}. Known: {', '.join(PROVIDER_SLUGS)}", file=sys.stderr)
         return 2
+    slugs = args.providers or PROVIDER_SLUGS
+    # The workers get their shares before this process imports Dagster: they start fetching sooner.
+    # Shares are balanced over the providers that will run; one skipped for a missing key stays here.
+    runnable = [slug for slug in slugs if args.from_archive or not missing_key_reason(ADAPTERS[slug].SPEC, settings)]
+    main_share, *worker_shares = split_providers(runnable, ROUTER_SLUG, 1 + len(workers))
+    in_workers = {slug for share in worker_shares for slug in share}
+    fetches_here = max(1, round(args.parallel_fetches * len(main_share) / max(1, len(runnable))))
+    workers.assign([] if args.accept_pending else worker_shares, {
+        "dry_run": args.dry_run, "force": args.force, "from_archive": args.from_archive,
+        "parallel_fetches": max(1, args.parallel_fetches - fetches_here),
+        "log_level": "DEBUG" if args.verbose else "CRITICAL", "database_url": args.database_url,
+    })
     # Runs must land in a persistent instance to show up in the UI's run history.
     prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
@@ -88,10 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.accept_pending:
         return accept_pending_changes(catalog_db, args.accept_pending)
 
-    slugs = args.providers or PROVIDER_SLUGS
     with open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
-            slugs,
+            [slug for slug in slugs if slug not in in_workers],
             instance=instance,
             definitions=defs(),
             catalog_db=catalog_db,
@@ -99,10 +129,14 @@ def main(argv: list[str] | None = None) -> int:
             dry_run=args.dry_run,
             force=args.force,
             from_archive=args.from_archive,
-            parallel_fetches=args.parallel_fetches,
+            parallel_fetches=fetches_here if worker_shares else args.parallel_fetches,
             # Failures are summarised per provider below; full logs stay in the run history.
             log_level="DEBUG" if args.verbose else "CRITICAL",
+            after_router=workers.go,
+            other_outcomes=workers.outcomes,
         )
+    order = {slug: index for index, slug in enumerate(slugs)}
+    outcomes.sort(key=lambda outcome: order[outcome.slug])
     width = max(len(slug) for slug in slugs)
     for outcome in outcomes:
         line = f"{outcome.slug:<{width}}  {outcome.status.upper():<7} {outcome.message}"
@@ -126,5 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def run() -> None:
+    """The `sync-models` command."""
+    from catalog_pipeline.cli.common import exit_without_teardown
+
+    exit_without_teardown(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,0 +1,128 @@
+"""sync-models on two processes: a worker syncs its share of the providers beside the main one."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import dagster as dg
+import pytest
+from sqlalchemy import func, select
+
+from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.db.schema import models, providers
+from catalog_pipeline.db.second_source import ROUTER_SLUG
+from catalog_pipeline.providers import PROVIDER_SLUGS, adapter_for
+from catalog_pipeline.run_liveness import PID_TAG
+from catalog_pipeline.sync_workers import SyncWorkers, split_providers
+
+from .cli_helpers import provider_lines, sync_models
+from .fixture_routes import fixture, serve_all_providers
+from .http_server import Reply, json_reply
+
+
+def test_the_router_stays_with_the_main_process_and_the_rest_is_dealt_round_robin():
+    runnable = ["a", "b", ROUTER_SLUG, "c", "d", "e"]
+    assert split_providers(runnable, ROUTER_SLUG, 2) == [[ROUTER_SLUG, "a", "c", "e"], ["b", "d"]]
+    assert split_providers(runnable, ROUTER_SLUG, 1) == [[ROUTER_SLUG, "a", "b", "c", "d", "e"]]
+    # A router that will not run (no key) is not in any share; a share too small to pay for a
+    # worker's start-up goes back to the main process.
+    assert split_providers(["a", "b", "c"], ROUTER_SLUG, 2) == [["a", "c", "b"]]
+    assert split_providers(["a", "b", "c", "d"], ROUTER_SLUG, 2) == [["a", "c"], ["b", "d"]]
+
+
+def test_two_processes_sync_every_provider_and_isolate_a_failing_one_in_the_worker(provider_env, postgres_url):
+    serve_all_providers(provider_env)
+    _, worker_share = split_providers(PROVIDER_SLUGS, ROUTER_SLUG, 2)
+    failing = worker_share[-1]
+    # The router's list is answered only once the worker has asked for each of its own, so that a
+    # worker not held back until the router's run is over would start its runs during that run.
+    simple = [slug for slug in worker_share if slug not in ("fal", "google-vertex")]  # one route each
+    asked: set[str] = set()
+    lock = threading.Lock()
+    worker_asked = threading.Event()
+
+    def asking(slug: str):
+        def ask() -> None:
+            with lock:
+                asked.add(slug)
+                if asked == set(simple):
+                    worker_asked.set()
+        return ask
+
+    for slug in simple:
+        path = f"/{slug}{adapter_for(slug).SPEC.endpoint_path}"
+        reply = Reply(status=500, body=f"{failing} is down") if slug == failing else json_reply(fixture(f"{slug}_models.json"))
+        provider_env.route(path, replace(reply, before_answer=asking(slug)))
+    router_path = f"/{ROUTER_SLUG}{adapter_for(ROUTER_SLUG).SPEC.endpoint_path}"
+    provider_env.route(router_path, replace(json_reply(fixture(f"{ROUTER_SLUG}_models.json")), hold=worker_asked))
+    started = time.time()
+
+    done = sync_models("--workers", "2", database_url=postgres_url)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = provider_lines(done.stdout, PROVIDER_SLUGS)
+    assert list(lines) == PROVIDER_SLUGS, done.stdout  # the requested order, whichever process ran each
+    assert lines.pop(failing).split()[1] == "FAILED" and "500" in done.stdout
+    assert {line.split()[1] for line in lines.values()} == {"OK"}, done.stdout
+    assert f"{len(PROVIDER_SLUGS) - 1} synced, 1 failed, 0 skipped" in done.stdout
+    with catalog_engine(postgres_url).connect() as conn:
+        counts = dict(conn.execute(
+            select(providers.c.slug, func.count(models.c.id)).join(models, models.c.provider_id == providers.c.id).group_by(providers.c.slug)
+        ).all())
+    assert set(counts) == set(PROVIDER_SLUGS) - {failing}
+
+    with dg.DagsterInstance.get() as instance:
+        records = [r for r in instance.get_run_records(limit=50) if r.start_time and r.start_time >= started]
+    provider_runs = {r.dagster_run.tags["dagster/partition"]: r for r in records if "dagster/partition" in r.dagster_run.tags}
+    assert set(provider_runs) == set(PROVIDER_SLUGS)
+    pids = {r.dagster_run.tags[PID_TAG] for r in provider_runs.values()}
+    assert len(pids) == 2, pids
+    worker_pid = provider_runs[worker_share[0]].dagster_run.tags[PID_TAG]
+    assert {provider_runs[slug].dagster_run.tags[PID_TAG] for slug in worker_share} == {worker_pid}
+    # The others' second-source prices come from the router: no worker run starts before its run ended.
+    router_end = provider_runs[ROUTER_SLUG].end_time
+    assert all(provider_runs[slug].start_time >= router_end for slug in worker_share)
+    # The last cross-provider refresh takes in every provider's rows, the worker's included.
+    refreshes = [r for r in records if r.dagster_run.job_name == "catalog_cross_provider"]
+    assert refreshes and max(r.start_time for r in refreshes) >= max(r.end_time for r in provider_runs.values())
+
+
+def test_a_worker_that_ends_without_reporting_fails_each_of_its_providers(tmp_path):
+    crashing = tmp_path / "crashing_worker.py"
+    crashing.write_text("import sys\nsys.stdin.readline()\nsys.stdin.readline()\nsys.exit(7)\n")
+    with SyncWorkers(1, command=[sys.executable, str(crashing)]) as workers:
+        workers.assign([["groq", "xai"]], {})
+        workers.go()
+        outcomes = workers.outcomes()
+    assert [(o.slug, o.status) for o in outcomes] == [("groq", "failed"), ("xai", "failed")]
+    assert "ended with exit code 7 before it reported" in outcomes[0].message
+
+
+def test_a_worker_reports_its_outcomes_before_it_ends(tmp_path):
+    reporting = tmp_path / "reporting_worker.py"
+    reporting.write_text(
+        "import json, os, sys\n"
+        "share = json.loads(sys.stdin.readline())['providers']\n"
+        "assert json.loads(sys.stdin.readline()) == {'go': True}\n"
+        "with os.fdopen(int(sys.argv[-1]), 'w') as report:\n"
+        "    report.write(json.dumps([{'slug': s, 'status': 'ok', 'message': 'synced', 'counts': {'added': 1}} for s in share]))\n"
+        "sys.stdin.readline()\n"  # still running (until its stdin closes) when the report is read
+    )
+    with SyncWorkers(1, command=[sys.executable, str(reporting)]) as workers:
+        workers.assign([["groq", "xai"]], {"dry_run": False})
+        workers.go()
+        outcomes = workers.outcomes()
+    assert [(o.slug, o.status, o.counts) for o in outcomes] == [("groq", "ok", {"added": 1}), ("xai", "ok", {"added": 1})]
+
+
+def test_a_worker_without_a_share_exits_and_an_early_error_stops_the_worker(provider_env, tmp_path):
+    with SyncWorkers(1) as workers:
+        process = workers._processes[0]
+        workers.assign([], {})
+    assert process.returncode == 0
+
+    done = sync_models("--workers", "2", "--providers", "groq", "xai", "nope", database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    assert done.returncode == 2 and "unknown provider(s): nope" in done.stderr
