@@ -86,7 +86,7 @@ class PrefetchedProviderApis(ProviderApis):
 def sync_providers(
     slugs: list[str],
     *,
-    instance: dg.DagsterInstance,
+    instance: dg.DagsterInstance | Callable[[], dg.DagsterInstance],
     definitions: dg.Definitions,
     catalog_db: CatalogDatabase | None = None,
     settings: CatalogSettings | None = None,
@@ -102,6 +102,8 @@ def sync_providers(
     other_outcomes: Callable[[], list[ProviderOutcome]] | None = None,
 ) -> list[ProviderOutcome]:
     """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now.
+    `instance` may be a function opening it: it is called once the fetches are under way (opening
+    one is mostly imports, about 0.5 s, which the first fetches then overlap).
 
     Several processes can share one sync (`sync_workers.py`), each with its own providers. Their
     hooks: `before_runs` is called once the fetches are under way and before the first run (a
@@ -148,15 +150,17 @@ def sync_providers(
             return
         taken_in.update(outcomes)
 
-    def refresh_while_waiting(last: bool) -> None:
+    def refresh_while_waiting(last: bool, trigger: str | None = None) -> None:
         # A refresh has a fixed cost (a Dagster run, both export files written whole): in the idle
         # wait for a fetch it is worth it only for enough changed rows; before the last run, always.
         changed = sum(_changed_rows(outcome) for slug, outcome in outcomes.items() if slug not in taken_in)
         if last or changed >= IDLE_REFRESH_MIN_ROWS:
-            refresh("while-last-fetch" if last else "while-fetching")
+            refresh(trigger or ("while-last-fetch" if last else "while-fetching"))
 
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
         # Done while the fetches are under way: the runs start no sooner than the first fetch ends.
+        if not isinstance(instance, dg.DagsterInstance):
+            instance = instance()
         fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
         job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
         if before_runs is not None:
@@ -177,7 +181,12 @@ def sync_providers(
             outcomes[slug] = _outcome(slug, result)
             if after_router is not None and slug == ROUTER_SLUG:
                 after_router()
-    others_done = other_outcomes() if other_outcomes is not None else []
+    others_done = []
+    if other_outcomes is not None:
+        # The rows loaded so far (the other processes' included) are taken in while they run, so
+        # that the last refresh has only their later rows left.
+        refresh_while_waiting(False, "while-workers")
+        others_done = other_outcomes()
     outcomes.update((outcome.slug, outcome) for outcome in others_done)
     refresh("after-sync")
     return [outcomes[slug] for slug in slugs] + [outcome for outcome in others_done if outcome.slug not in slugs]

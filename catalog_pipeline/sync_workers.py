@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -159,9 +160,9 @@ def worker_main(report_fd: int) -> int:
         return 0
     settings = load_settings()
     catalog_db = CatalogDatabase(url=assignment.get("database_url") or settings.database_url)
-    with open_instance(say=lambda text: None) as instance:
+    with ExitStack() as instance_open:
         outcomes = sync_providers(
-            assignment["providers"], instance=instance, definitions=defs(), catalog_db=catalog_db, settings=settings,
+            assignment["providers"], instance=lambda: instance_open.enter_context(open_instance(say=lambda text: None)), definitions=defs(), catalog_db=catalog_db, settings=settings,
             dry_run=assignment["dry_run"], force=assignment["force"], from_archive=assignment["from_archive"],
             parallel_fetches=assignment["parallel_fetches"], log_level=assignment["log_level"],
             refresh_cross_provider=False, before_runs=_wait_for_go,
