@@ -24,6 +24,8 @@ from typing import Callable, Iterator, Sequence, TextIO
 from dagster import Field, Float, StringSource
 from dagster.version import __version__ as dagster_version
 
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import AssetKeyTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.instance.ref import compute_logs_directory
@@ -39,6 +41,7 @@ from dagster._core.storage.sqlite_storage import (
     _schedule_directory,
 )
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 # Per-run event databases: a webserver reads many runs, so only the most recent stay open.
@@ -146,6 +149,25 @@ class OpenSqliteEventLogStorage(_RemembersTrueProbes, SqliteEventLogStorage):
 
     def has_secondary_index(self, name: str) -> bool:
         return self._probe(("index", name), lambda: super(OpenSqliteEventLogStorage, self).has_secondary_index(name))
+
+    def _store_asset_event(self, conn: Connection, event: EventLogEntry, event_id: int) -> None:
+        """Dagster's row per asset key, updated first. Dagster inserts first and updates when the
+        key exists, that is on every event of an asset but its first: an IntegrityError that
+        SQLAlchemy wraps, with the statement and its parameters (the event's JSON) rendered into
+        its message, three planned events and three materializations per provider run."""
+        if not (event.dagster_event and event.dagster_event.asset_key):
+            return
+        values = self._get_asset_entry_values(event, event_id, self._has_asset_key_index_cols_on_connection(conn))
+        if not values:
+            return
+        key = event.dagster_event.asset_key.to_string()
+        update = AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key)
+        if conn.execute(update).rowcount:
+            return
+        try:
+            conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
+        except IntegrityError:  # another process inserted the key since the update
+            conn.execute(update)
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

@@ -10,8 +10,9 @@ has reported. All runs are recorded in the same instance and lock their provider
 runs of different providers do (the daemon runs several at once too).
 
 Protocol, one JSON line each on the worker's stdin: its assignment (`{"providers": [...], ...}`;
-no providers: exit), then `{"go": true}`. The worker writes its outcomes as JSON to the file named
-on its command line; a worker that ends without writing them fails its providers, with its exit code.
+no providers: exit), then `{"go": true}`. The worker writes its outcomes as JSON to the pipe whose
+descriptor its command line names, before it shuts down; a worker that ends without writing them
+fails its providers, with its exit code.
 """
 
 from __future__ import annotations
@@ -162,7 +163,9 @@ def worker_main(report_fd: int) -> int:
     catalog_db = CatalogDatabase(url=assignment.get("database_url") or settings.database_url)
     with ExitStack() as instance_open:
         outcomes = sync_providers(
-            assignment["providers"], instance=lambda: instance_open.enter_context(open_instance(say=lambda text: None)), definitions=defs(), catalog_db=catalog_db, settings=settings,
+            assignment["providers"],
+            instance=lambda: instance_open.enter_context(open_instance(say=lambda text: None)),
+            definitions=defs(), catalog_db=catalog_db, settings=settings,
             dry_run=assignment["dry_run"], force=assignment["force"], from_archive=assignment["from_archive"],
             parallel_fetches=assignment["parallel_fetches"], log_level=assignment["log_level"],
             refresh_cross_provider=False, before_runs=_wait_for_go,

@@ -38,9 +38,14 @@ def test_runs_recorded_by_the_default_storage_read_the_same_through_dagsters_own
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.event_log_storage, OpenSqliteEventLogStorage)
         for _ in range(runs):
-            assert dg.materialize([counted], instance=instance).success
+            result = dg.materialize([counted], instance=instance)
+            assert result.success
         written = _records(instance)
         latest = instance.get_latest_materialization_event(dg.AssetKey("counted"))
+        # The asset's own row (latest materialization, last run) follows every run, not the first.
+        entry = instance.get_asset_records([dg.AssetKey("counted")])[0].asset_entry
+    assert latest.run_id == entry.last_run_id == result.run_id
+    assert entry.last_materialization.run_id == result.run_id
     assert len(written) == runs
     assert all("ASSET_MATERIALIZATION" in kinds and "PIPELINE_SUCCESS" in kinds for kinds in written.values())
     # Dagster's own storage, on the same files

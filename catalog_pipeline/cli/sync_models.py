@@ -92,7 +92,7 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
     main_share, *worker_shares = split_providers(runnable, ROUTER_SLUG, 1 + len(workers))
     in_workers = {slug for share in worker_shares for slug in share}
     fetches_here = max(1, round(args.parallel_fetches * len(main_share) / max(1, len(runnable))))
-    workers.assign([] if args.accept_pending else worker_shares, {
+    workers.assign(worker_shares, {
         "dry_run": args.dry_run, "force": args.force, "from_archive": args.from_archive,
         "parallel_fetches": max(1, args.parallel_fetches - fetches_here),
         "log_level": "DEBUG" if args.verbose else "CRITICAL", "database_url": args.database_url,
