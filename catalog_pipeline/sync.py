@@ -86,7 +86,7 @@ class PrefetchedProviderApis(ProviderApis):
 def sync_providers(
     slugs: list[str],
     *,
-    instance: dg.DagsterInstance | Callable[[], dg.DagsterInstance],
+    instance: dg.DagsterInstance,
     definitions: dg.Definitions,
     catalog_db: CatalogDatabase | None = None,
     settings: CatalogSettings | None = None,
@@ -102,8 +102,6 @@ def sync_providers(
     other_outcomes: Callable[[], list[ProviderOutcome]] | None = None,
 ) -> list[ProviderOutcome]:
     """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now.
-    `instance` may be a function opening it: it is called once the fetches are under way (opening
-    one is mostly imports, about 0.5 s, which the first fetches then overlap).
 
     Several processes can share one sync (`sync_workers.py`), each with its own providers. Their
     hooks: `before_runs` is called once the fetches are under way and before the first run (a
@@ -159,8 +157,6 @@ def sync_providers(
 
     with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
         # Done while the fetches are under way: the runs start no sooner than the first fetch ends.
-        if not isinstance(instance, dg.DagsterInstance):
-            instance = instance()
         fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
         job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")
         if before_runs is not None:

@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-from contextlib import ExitStack
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -161,10 +160,10 @@ def worker_main(report_fd: int) -> int:
         return 0
     settings = load_settings()
     catalog_db = CatalogDatabase(url=assignment.get("database_url") or settings.database_url)
-    with ExitStack() as instance_open:
+    with open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
             assignment["providers"],
-            instance=lambda: instance_open.enter_context(open_instance(say=lambda text: None)),
+            instance=instance,
             definitions=defs(), catalog_db=catalog_db, settings=settings,
             dry_run=assignment["dry_run"], force=assignment["force"], from_archive=assignment["from_archive"],
             parallel_fetches=assignment["parallel_fetches"], log_level=assignment["log_level"],

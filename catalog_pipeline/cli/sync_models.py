@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import ExitStack
 
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, SYNC_WORKERS_ENV_VAR, CatalogSettings, SettingsError, load_settings
 from catalog_pipeline.sync_workers import MIN_PROVIDERS_PER_WORKER, SyncWorkers, split_providers, worker_count
@@ -120,10 +119,10 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
     if args.accept_pending:
         return accept_pending_changes(catalog_db, args.accept_pending)
 
-    with ExitStack() as instance_open:
+    with open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
             [slug for slug in slugs if slug not in in_workers],
-            instance=lambda: instance_open.enter_context(open_instance(say=lambda text: None)),
+            instance=instance,
             definitions=defs(),
             catalog_db=catalog_db,
             settings=settings,
