@@ -97,12 +97,17 @@ class SyncWorkers:
             with os.fdopen(self._reports[index], "rb") as pipe:
                 self._reports[index] = -1
                 report = pipe.read()  # to the end: the worker closed it, or ended
-            if report:
-                reported += [ProviderOutcome(**outcome) for outcome in json.loads(report)]
+            try:
+                reported += [ProviderOutcome(**outcome) for outcome in json.loads(report)] if report else []
+            except (ValueError, TypeError) as exc:  # cut short or not a list of outcomes
+                reported += [ProviderOutcome(slug, "failed", f"the sync worker process (pid {process.pid}) sent"
+                                             f" an unreadable report ({type(exc).__name__}); any run it started is"
+                                             " in the Dagster run history") for slug in share]
                 continue
-            message = (f"the sync worker process (pid {process.pid}) ended with exit code {process.wait()} before it"
-                       " reported; any run it started is in the Dagster run history")
-            reported += [ProviderOutcome(slug, "failed", message) for slug in share]
+            if not report:
+                message = (f"the sync worker process (pid {process.pid}) ended with exit code {process.wait()} before"
+                           " it reported; any run it started is in the Dagster run history")
+                reported += [ProviderOutcome(slug, "failed", message) for slug in share]
         return reported
 
     def close(self) -> None:

@@ -101,6 +101,21 @@ def test_a_worker_that_ends_without_reporting_fails_each_of_its_providers(tmp_pa
     assert "ended with exit code 7 before it reported" in outcomes[0].message
 
 
+def test_a_worker_whose_report_is_cut_short_fails_each_of_its_providers(tmp_path):
+    garbled = tmp_path / "garbled_worker.py"
+    garbled.write_text(
+        "import os, sys\n"
+        "sys.stdin.readline(); sys.stdin.readline()\n"
+        "os.write(int(sys.argv[-1]), b'[{\"slug\": \"groq\", \"sta')\n"
+    )
+    with SyncWorkers(1, command=[sys.executable, str(garbled)]) as workers:
+        workers.assign([["groq", "xai"]], {})
+        workers.go()
+        outcomes = workers.outcomes()
+    assert [(o.slug, o.status) for o in outcomes] == [("groq", "failed"), ("xai", "failed")]
+    assert "sent an unreadable report (JSONDecodeError)" in outcomes[1].message
+
+
 def test_a_worker_reports_its_outcomes_before_it_ends(tmp_path):
     reporting = tmp_path / "reporting_worker.py"
     reporting.write_text(
