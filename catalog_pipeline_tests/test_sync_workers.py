@@ -90,46 +90,41 @@ def test_two_processes_sync_every_provider_and_isolate_a_failing_one_in_the_work
     assert refreshes and max(r.start_time for r in refreshes) >= max(r.end_time for r in provider_runs.values())
 
 
-def test_a_worker_that_ends_without_reporting_fails_each_of_its_providers(tmp_path):
-    crashing = tmp_path / "crashing_worker.py"
-    crashing.write_text("import sys\nsys.stdin.readline()\nsys.stdin.readline()\nsys.exit(7)\n")
-    with SyncWorkers(1, command=[sys.executable, str(crashing)]) as workers:
-        workers.assign([["groq", "xai"]], {})
+def _outcomes_of_worker(tmp_path, source: str) -> list:
+    """The outcomes `SyncWorkers` reads from a stand-in worker program, given groq and xai."""
+    program = tmp_path / "worker.py"
+    program.write_text(source)
+    with SyncWorkers(1, command=[sys.executable, str(program)]) as workers:
+        workers.assign([["groq", "xai"]], {"dry_run": False})
         workers.go()
-        outcomes = workers.outcomes()
+        return workers.outcomes()
+
+
+def test_a_worker_that_ends_without_reporting_fails_each_of_its_providers(tmp_path):
+    outcomes = _outcomes_of_worker(tmp_path, "import sys\nsys.stdin.readline()\nsys.stdin.readline()\nsys.exit(7)\n")
     assert [(o.slug, o.status) for o in outcomes] == [("groq", "failed"), ("xai", "failed")]
     assert "ended with exit code 7 before it reported" in outcomes[0].message
 
 
 def test_a_worker_whose_report_is_cut_short_fails_each_of_its_providers(tmp_path):
-    garbled = tmp_path / "garbled_worker.py"
-    garbled.write_text(
+    outcomes = _outcomes_of_worker(tmp_path, (
         "import os, sys\n"
         "sys.stdin.readline(); sys.stdin.readline()\n"
         "os.write(int(sys.argv[-1]), b'[{\"slug\": \"groq\", \"sta')\n"
-    )
-    with SyncWorkers(1, command=[sys.executable, str(garbled)]) as workers:
-        workers.assign([["groq", "xai"]], {})
-        workers.go()
-        outcomes = workers.outcomes()
+    ))
     assert [(o.slug, o.status) for o in outcomes] == [("groq", "failed"), ("xai", "failed")]
     assert "sent an unreadable report (JSONDecodeError)" in outcomes[1].message
 
 
 def test_a_worker_reports_its_outcomes_before_it_ends(tmp_path):
-    reporting = tmp_path / "reporting_worker.py"
-    reporting.write_text(
+    outcomes = _outcomes_of_worker(tmp_path, (
         "import json, os, sys\n"
         "share = json.loads(sys.stdin.readline())['providers']\n"
         "assert json.loads(sys.stdin.readline()) == {'go': True}\n"
         "with os.fdopen(int(sys.argv[-1]), 'w') as report:\n"
         "    report.write(json.dumps([{'slug': s, 'status': 'ok', 'message': 'synced', 'counts': {'added': 1}} for s in share]))\n"
         "sys.stdin.readline()\n"  # still running (until its stdin closes) when the report is read
-    )
-    with SyncWorkers(1, command=[sys.executable, str(reporting)]) as workers:
-        workers.assign([["groq", "xai"]], {"dry_run": False})
-        workers.go()
-        outcomes = workers.outcomes()
+    ))
     assert [(o.slug, o.status, o.counts) for o in outcomes] == [("groq", "ok", {"added": 1}), ("xai", "ok", {"added": 1})]
 
 
