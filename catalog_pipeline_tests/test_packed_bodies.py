@@ -26,3 +26,12 @@ def test_a_packed_body_unpacks_to_the_bytes_received(size, spooled):
     assert packed.size == len(body)
     assert packed.unpack() == body
     assert packed.spooled(Spool()).unpack() == body
+
+
+def test_a_body_kept_as_it_is_is_never_spooled_as_if_deflated(monkeypatch):
+    # Holds whatever KEEP_RAW is set to, even above SPOOL_PIECE.
+    monkeypatch.setattr("catalog_pipeline.pipeline.packed.KEEP_RAW", 2 * SPOOL_PIECE)
+    body = _body(SPOOL_PIECE + 1)[: SPOOL_PIECE + 1]
+    packer = Packer()
+    packer.write(body)
+    assert packer.packed().spooled(Spool()).unpack() == body

@@ -67,8 +67,8 @@ class Packed:
         return packer.packed()
 
     def spooled(self, spool: Spool) -> "Packed":
-        """This body, on disk if it is large."""
-        if self._segments or len(self._memory) < SPOOL_PIECE:
+        """This body, on disk if it is large (a body kept as it is, not deflated, stays in memory)."""
+        if not self._deflated or self._segments or len(self._memory) < SPOOL_PIECE:
             return self
         return Packed(b"", self.size, spool, (spool.append(self._memory),))
 
