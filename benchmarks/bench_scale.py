@@ -13,9 +13,8 @@ Prints, in one run:
 - `sync-models` of all 21 providers from a loopback server answering every request after
   `--latency` seconds, paged providers over `--pages` pages: wall time as the command runs (its
   default worker processes included) on a new instance and catalog and again on both, and on one
-  process, time per stage of the one-process run,
-  Dagster's bookkeeping per provider run, and the ratio of the total to the slowest provider's fetch
-  alone;
+  process; time per stage of the one-process run, Dagster's bookkeeping per provider run, and the
+  ratio of each total to the slowest provider's fetch alone;
   once with the test fixtures' lists and once with `--sync-models-per-provider` models each.
 
 Every step runs in a child process of its own, so each peak RSS is that step's. PostgreSQL is

@@ -68,7 +68,7 @@ def whole_command(catalog_url: str, server_url: str, parallel_fetches: int, work
             if done.returncode != 0:
                 sys.exit(f"sync-models failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
             summaries.append(done.stdout.strip().splitlines()[-1])
-    return {"first": walls[0], "next": walls[1], "processes": worker_count(workers), "summary": summaries[0]}
+    return {"first": walls[0], "next": walls[1], "processes": worker_count(workers, parallel_fetches), "summary": summaries[0]}
 
 
 def timed_sync(catalog_url: str, server_url: str, parallel_fetches: int) -> dict:

@@ -32,11 +32,11 @@ WORKER_EXIT_NO_GO = 3
 EXIT_GRACE_SECONDS = 10  # for a worker that has reported to shut down before it is terminated
 
 
-def worker_count(requested: int | None) -> int:
-    """Processes for a sync: as asked, else one per core, at most two (the main and one worker)."""
-    if requested is not None:
-        return max(1, requested)
-    return min(2, os.cpu_count() or 1)
+def worker_count(requested: int | None, parallel_fetches: int) -> int:
+    """Processes for a sync: as asked, else one per core, at most two (the main and one worker);
+    never more than `parallel_fetches`, the fetches in flight over all of them (each has one)."""
+    processes = max(1, requested) if requested is not None else min(2, os.cpu_count() or 1)
+    return min(processes, max(1, parallel_fetches))
 
 
 def split_providers(runnable: list[str], router: str, processes: int) -> list[list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ from catalog_pipeline.db.schema import models, providers
 from catalog_pipeline.db.second_source import ROUTER_SLUG
 from catalog_pipeline.providers import PROVIDER_SLUGS, adapter_for
 from catalog_pipeline.run_liveness import PID_TAG
-from catalog_pipeline.sync_workers import SyncWorkers, split_providers
+from catalog_pipeline.sync_workers import SyncWorkers, split_providers, worker_count
 
 from .cli_helpers import provider_lines, sync_models
 from .fixture_routes import fixture, serve_all_providers
@@ -31,6 +32,12 @@ def test_the_router_stays_with_the_main_process_and_the_rest_is_dealt_round_robi
     # worker's start-up goes back to the main process.
     assert split_providers(["a", "b", "c"], ROUTER_SLUG, 2) == [["a", "c", "b"]]
     assert split_providers(["a", "b", "c", "d"], ROUTER_SLUG, 2) == [["a", "c"], ["b", "d"]]
+
+
+def test_no_more_processes_than_fetches_in_flight_in_all():
+    assert worker_count(2, 8) == 2 and worker_count(None, 8) == min(2, os.cpu_count() or 1)
+    assert worker_count(2, 1) == 1  # a worker fetches on a thread of its own: two in flight
+    assert worker_count(0, 8) == 1
 
 
 def test_two_processes_sync_every_provider_and_isolate_a_failing_one_in_the_worker(provider_env, postgres_url):

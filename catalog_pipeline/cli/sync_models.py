@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # A worker for a few providers would cost more to start than it saves.
     few = args.providers is not None and len(args.providers) <= MIN_PROVIDERS_PER_WORKER
-    processes = 1 if args.accept_pending or few else worker_count(args.workers or settings.sync_workers)
+    processes = 1 if args.accept_pending or few else worker_count(args.workers or settings.sync_workers, args.parallel_fetches)
     with SyncWorkers(processes - 1) as workers:
         return _sync(args, settings, workers)
 
