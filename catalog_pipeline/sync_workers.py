@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 from dataclasses import asdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,14 +40,33 @@ def worker_count(requested: int | None, parallel_fetches: int) -> int:
     return min(processes, max(1, parallel_fetches))
 
 
-def split_providers(runnable: list[str], router: str, processes: int) -> list[list[str]]:
+def split_providers(
+    runnable: list[str], router: str, processes: int, last_fetch_pages: Mapping[str, int] | None = None
+) -> list[list[str]]:
     """`runnable` dealt round-robin into one share per process, the router first in the first
-    (the main process's) share. A share below MIN_PROVIDERS_PER_WORKER goes back to the main one."""
+    (the main process's) share. A share below MIN_PROVIDERS_PER_WORKER goes back to the main one.
+
+    A provider whose last fetch took more requests than all the others' together (its paging is
+    sequential: fal asks for its prices 50 models at a time) has the last worker to itself. Its
+    fetch outlasts the rest of the sync, and in a process of its own it waits for no other thread's
+    JSON parsing or run between two of its requests (seen here: 5 s over 400 requests)."""
+    long_fetch = _longest_fetch(runnable, router, last_fetch_pages or {}) if processes > 1 else None
+    if long_fetch is not None:
+        return [*split_providers([slug for slug in runnable if slug != long_fetch], router, processes - 1), [long_fetch]]
     others = [slug for slug in runnable if slug != router]
     shares = [others[index::processes] for index in range(processes)]
     main, workers = shares[0], [share for share in shares[1:] if len(share) >= MIN_PROVIDERS_PER_WORKER]
     main += [slug for share in shares[1:] if len(share) < MIN_PROVIDERS_PER_WORKER for slug in share]
     return [([router] if router in runnable else []) + main, *workers]
+
+
+def _longest_fetch(runnable: list[str], router: str, last_fetch_pages: Mapping[str, int]) -> str | None:
+    pages = {slug: last_fetch_pages.get(slug, 1) for slug in runnable}  # never fetched: one request
+    candidates = [slug for slug in runnable if slug != router and slug in last_fetch_pages]
+    if not candidates:
+        return None
+    longest = max(candidates, key=pages.__getitem__)
+    return longest if pages[longest] > sum(pages.values()) - pages[longest] else None
 
 
 class SyncWorkers:

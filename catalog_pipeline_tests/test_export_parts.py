@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import re
 
+from sqlalchemy import text
+
 from catalog_pipeline.db.canonical import rebuild_links
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs, parts
@@ -79,3 +81,41 @@ def test_exports_from_parts_are_the_whole_document_and_spell_only_what_changed(p
     assert materialize_provider("groq", catalog_url, force=True).success
     _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
     assert not any(path.name.startswith("groq") for path in (tmp_path / f".{FILE_NAMES['json']}.parts").glob("*"))
+
+
+def test_the_canonical_section_is_spelled_again_only_when_an_offer_or_a_hugging_face_id_changes(provider_env, catalog_url, tmp_path, monkeypatch):
+    engine = catalog_engine(catalog_url)
+    sections = []  # the export's own spellings of the section (each reads the Hugging Face ids once)
+    original = parts._hf_ids
+
+    def counting(conn, slugs):
+        sections.append(len(slugs))
+        return original(conn, slugs)
+
+    monkeypatch.setattr(parts, "_hf_ids", counting)
+    _sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=novita_fixture_payload())
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    kept = engine.dialect.name == "postgresql"  # SQLite keeps no part: the section is spelled every time
+    assert len(sections) == (1 if kept else 2)
+
+    # Only a canonical model's Hugging Face id changes: no provider's rows do.
+    with engine.begin() as conn:
+        slug = conn.execute(text("SELECT slug FROM canonical_models WHERE hf_id IS NOT NULL ORDER BY slug LIMIT 1")).scalar_one()
+        conn.execute(text("UPDATE canonical_models SET hf_id = 'someone/else' WHERE slug = :slug"), {"slug": slug})
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    assert '"hf_id":"someone/else"' in (tmp_path / FILE_NAMES["json"]).read_text(encoding="utf-8")
+    assert len(sections) == (2 if kept else 3)
+
+    # One provider's price moves: the offers' order may change with it.
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload(price=31000))
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    assert len(sections) == (3 if kept else 4)
+
+    # A kept section that is not what its first line says (a file edited or cut short) is still
+    # only trusted by its key: a stale key is spelled again, whatever the text.
+    section_file = tmp_path / f".{FILE_NAMES['json']}.parts" / ".canonical_models"
+    if kept:
+        section_file.write_text("section-v1:stale\n[]", encoding="utf-8")
+        _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+        assert len(sections) == 4

@@ -34,6 +34,18 @@ def test_the_router_stays_with_the_main_process_and_the_rest_is_dealt_round_robi
     assert split_providers(["a", "b", "c", "d"], ROUTER_SLUG, 2) == [["a", "c"], ["b", "d"]]
 
 
+def test_a_provider_whose_last_fetch_took_more_requests_than_the_others_together_has_a_worker_to_itself():
+    runnable = [ROUTER_SLUG, "a", "b", "c", "d", "slow"]
+    assert split_providers(runnable, ROUTER_SLUG, 2, {"slow": 6}) == [[ROUTER_SLUG, "a", "b", "c", "d"], ["slow"]]
+    # Not more than the others together (each never fetched counts one request): dealt as usual.
+    assert split_providers(runnable, ROUTER_SLUG, 2, {"slow": 5}) == split_providers(runnable, ROUTER_SLUG, 2)
+    assert split_providers(runnable, ROUTER_SLUG, 2, {"slow": 40, "a": 40}) == split_providers(runnable, ROUTER_SLUG, 2)
+    # The router stays with the main process, whatever its fetch; one process keeps everything.
+    assert split_providers(runnable, ROUTER_SLUG, 2, {ROUTER_SLUG: 90}) == split_providers(runnable, ROUTER_SLUG, 2)
+    assert split_providers(runnable, ROUTER_SLUG, 1, {"slow": 90}) == [runnable]
+    assert split_providers(runnable, ROUTER_SLUG, 3, {"slow": 90}) == [[ROUTER_SLUG, "a", "c"], ["b", "d"], ["slow"]]
+
+
 def test_no_more_processes_than_fetches_in_flight_in_all():
     assert worker_count(2, 8) == 2 and worker_count(None, 8) == min(2, os.cpu_count() or 1)
     assert worker_count(2, 1) == 1  # a worker fetches on a thread of its own: two in flight
@@ -143,3 +155,33 @@ def test_a_worker_without_a_share_exits_and_an_early_error_stops_the_worker(prov
 
     done = sync_models("--workers", "2", "--providers", "groq", "xai", "nope", database_url=f"sqlite:///{tmp_path / 'c.db'}")
     assert done.returncode == 2 and "unknown provider(s): nope" in done.stderr
+
+
+def test_the_provider_whose_last_fetch_paged_longest_runs_in_the_worker_alone(provider_env, postgres_url):
+    """sync-models reads each provider's last page count from the archive before it deals them."""
+    serve_all_providers(provider_env)
+    chosen = ["groq", "featherless", "cerebras", "novita"]
+    assert split_providers(chosen, ROUTER_SLUG, 2)[1] == ["featherless", "novita"]  # dealt round-robin
+    entries = fixture("featherless_models.json")["data"]
+    pages = 12  # more requests than the three others' together
+    paged = [
+        json_reply({"data": [{**entries[n % len(entries)], "id": f"{entries[n % len(entries)]['id']}-p{n}"}],
+                    "pagination": {"current_page": n + 1, "total_pages": pages}})
+        for n in range(pages)
+    ]
+    path = f"/featherless{adapter_for('featherless').SPEC.endpoint_path}"
+    provider_env.route(path, *paged)
+    first = sync_models("--workers", "2", "--providers", *chosen, database_url=postgres_url)
+    assert first.returncode == 0, first.stdout + first.stderr
+    provider_env.route(path, *paged)
+    started = time.time()
+
+    second = sync_models("--workers", "2", "--providers", *chosen, database_url=postgres_url)
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    with dg.DagsterInstance.get() as instance:
+        records = [r for r in instance.get_run_records(limit=20) if r.start_time and r.start_time >= started]
+    pids = {r.dagster_run.tags["dagster/partition"]: r.dagster_run.tags[PID_TAG] for r in records if "dagster/partition" in r.dagster_run.tags}
+    assert set(pids) == set(chosen)
+    assert len({pids[slug] for slug in chosen if slug != "featherless"}) == 1, pids
+    assert pids["featherless"] != pids["groq"], pids

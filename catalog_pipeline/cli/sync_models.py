@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWorkers) -> int:
+    from catalog_pipeline.db.archive import last_fetch_pages
+    from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine, describe_database_url
     from catalog_pipeline.db.second_source import ROUTER_SLUG
     from catalog_pipeline.instance import open_instance, prepare_dagster_home
     from catalog_pipeline.pipeline.credentials import missing_key_reason
@@ -85,10 +87,23 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
         print(f"sync-models: unknown provider(s): {', '.join(unknown)}. Known: {', '.join(PROVIDER_SLUGS)}", file=sys.stderr)
         return 2
     slugs = args.providers or PROVIDER_SLUGS
+    # The catalog is opened before Dagster is imported (the worker imports it meanwhile): a bad URL
+    # stops the command here, and the archive says how many requests each provider's last fetch made.
+    database_url = args.database_url or settings.database_url
+    try:
+        engine = catalog_engine(database_url)  # the engine CatalogDatabase(url=database_url) opens
+        with engine.connect() as conn:
+            fetch_pages = last_fetch_pages(conn) if len(workers) and not args.from_archive else {}
+    except CatalogConfigError as exc:
+        print(f"sync-models: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - any driver error: say which database, then stop
+        print(f"sync-models: cannot open the catalog database {describe_database_url(database_url)}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     # The workers get their shares before this process imports Dagster: they start fetching sooner.
     # Shares are balanced over the providers that will run; one skipped for a missing key stays here.
     runnable = [slug for slug in slugs if args.from_archive or not missing_key_reason(ADAPTERS[slug].SPEC, settings)]
-    main_share, *worker_shares = split_providers(runnable, ROUTER_SLUG, 1 + len(workers))
+    main_share, *worker_shares = split_providers(runnable, ROUTER_SLUG, 1 + len(workers), fetch_pages)
     in_workers = {slug for share in worker_shares for slug in share}
     fetches_here = max(1, round(args.parallel_fetches * len(main_share) / max(1, len(runnable))))
     workers.assign(worker_shares, {
@@ -100,22 +115,11 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
     prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
     # Dagster is imported only now: --help and --list-providers stay instant.
-    from catalog_pipeline.db.engine import CatalogConfigError
     from catalog_pipeline.definitions import defs
     from catalog_pipeline.defs.resources import CatalogDatabase
     from catalog_pipeline.sync import sync_providers
 
-    catalog_db = CatalogDatabase(url=args.database_url or settings.database_url)
-
-    try:
-        catalog_db.engine()  # fail fast, with the setting named, on a bad URL or unreachable database
-    except CatalogConfigError as exc:
-        print(f"sync-models: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - any driver error: say which database, then stop
-        print(f"sync-models: cannot open the catalog database {catalog_db.describe()}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-
+    catalog_db = CatalogDatabase(url=database_url)
     if args.accept_pending:
         return accept_pending_changes(catalog_db, args.accept_pending)
 
@@ -133,7 +137,7 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
             # Failures are summarised per provider below; full logs stay in the run history.
             log_level="DEBUG" if args.verbose else "CRITICAL",
             after_router=workers.go,
-            other_outcomes=workers.outcomes,
+            other_outcomes=workers.outcomes if worker_shares else None,
         )
     order = {slug: index for index, slug in enumerate(slugs)}
     outcomes.sort(key=lambda outcome: order[outcome.slug])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, desc, insert, select
+from sqlalchemy import Connection, desc, func, insert, select
 
 from catalog_pipeline.pipeline.http import FetchedPage, decode_json
 from catalog_pipeline.pipeline.redact import NO_SECRETS, Redactor
@@ -130,3 +130,10 @@ def latest_archive(conn: Connection, slug: str, *, redact: Redactor = NO_SECRETS
 def archived_slugs(conn: Connection) -> set[str]:
     """Providers with at least one archived list."""
     return set(conn.execute(select(raw_model_lists.c.provider_slug).distinct()).scalars())
+
+
+def last_fetch_pages(conn: Connection) -> dict[str, int]:
+    """Each archived provider's page count (the requests its fetch made) in its newest list."""
+    newest = select(func.max(raw_model_lists.c.id)).group_by(raw_model_lists.c.provider_slug)
+    query = select(raw_model_lists.c.provider_slug, raw_model_lists.c.page_count).where(raw_model_lists.c.id.in_(newest))
+    return dict(conn.execute(query).all())

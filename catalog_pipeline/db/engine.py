@@ -48,6 +48,11 @@ def resolve_database_url(url: str | None = None) -> str:
     return url or load_settings().database_url or default_database_url()
 
 
+def describe_database_url(url: str | None = None) -> str:
+    """The resolved URL with its password hidden, for messages."""
+    return make_url(resolve_database_url(url)).render_as_string(hide_password=True)
+
+
 def normalize_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever SQLAlchemy's default driver is."""
     try:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, select
 from .canonical import normalized_name
 from .engine import catalog_engine
 from .schema import canonical_models, models, providers
-from .second_source import PROVIDER, router_offers
+from .second_source import PROVIDER, ROUTER_PROVIDER_NAMES, router_offers
 
 INPUT_WEIGHT = 3
 DISCREPANCY_THRESHOLD = Decimal("0.01")  # more than 1% apart
@@ -121,6 +121,8 @@ def price_discrepancies(engine: Engine) -> list[dict[str, Any]]:
             .join(providers, providers.c.id == models.c.provider_id)
             .join(canonical_models, canonical_models.c.id == models.c.canonical_model_id)
             .where(models.c.is_active.is_(True), models.c.price_source == PROVIDER, models.c.match_method.in_(("hf_id", "curated")))
+            # The router quotes only the providers it serves: the others' rows have no second price.
+            .where(providers.c.slug.in_(sorted(set(ROUTER_PROVIDER_NAMES.values()))))
             .order_by(providers.c.slug, models.c.provider_model_id)
         ).mappings()
         found = []

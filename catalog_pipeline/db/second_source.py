@@ -111,14 +111,16 @@ def apply_price_sources(conn: Connection, provider_slug: str, frame: pd.DataFram
 
     `frame.attrs["price_observed_at"]` maps each priced row to when its source showed the price:
     the provider's fetch for its own prices, the router's last sync for filled ones."""
-    offers = router_offers(conn) if provider_slug != ROUTER_SLUG else RouterOffers()
-    report = FillReport(rejected_offers=offers.rejected)
     ids = frame["provider_model_id"].tolist()
     priced = frame[list(PRICE_COLUMNS)].notna().any(axis=1).tolist()
     sources: list[str | None] = [PROVIDER if known else None for known in priced]
     observed: dict[str, datetime] = dict.fromkeys((i for i, known in zip(ids, priced) if known), fetched_at)
-    # Only a row without any price of its own looks for a second source.
+    # Only a row without any price of its own looks for a second source, and only at a provider the
+    # router serves: otherwise the router's offers (a read of its whole list) are not read at all.
     unpriced = [position for position, known in enumerate(priced) if not known]
+    served = provider_slug != ROUTER_SLUG and provider_slug in ROUTER_PROVIDER_NAMES.values()
+    offers = router_offers(conn) if unpriced and served else RouterOffers()
+    report = FillReport(rejected_offers=offers.rejected)
     if unpriced and any(slug == provider_slug for slug, _ in offers.by_key):
         metadata = frame["metadata"].tolist()
         prompt, completion = frame.columns.get_loc("pricing_prompt"), frame.columns.get_loc("pricing_completion")

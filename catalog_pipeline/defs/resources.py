@@ -5,9 +5,8 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
-from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine, resolve_database_url
+from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine, describe_database_url, resolve_database_url
 from catalog_pipeline.pipeline import credentials
 from catalog_pipeline.pipeline.body import MAX_PROVIDER_VALUES, MiB
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
@@ -70,7 +69,7 @@ class CatalogDatabase(dg.ConfigurableResource):
 
     def describe(self) -> str:
         """The resolved URL with its password hidden, for messages."""
-        return make_url(self.resolved_url()).render_as_string(hide_password=True)
+        return describe_database_url(self.url)
 
 
 class ProviderApis(dg.ConfigurableResource):

@@ -7,12 +7,15 @@ content hashes, price sighting times, links), and a part whose fingerprint is un
 back from its file instead of read from the catalog and spelled again, so an export after one
 provider's sync spells that provider's rows only. The parts are joined in the order one read of
 the whole catalog gives (provider slug, then model id, in the database's collation): the files are
-byte for byte what `dumps_compact` of the whole document writes. SQLite has no fingerprint: every
-part is spelled on every export and none is kept.
+byte for byte what `dumps_compact` of the whole document writes. The `canonical_models` section
+sorts every provider's offers together: it is kept whole, under the fingerprints of every provider
+and of the canonical models' Hugging Face ids, and spelled again when any of them moves. SQLite has
+no fingerprint: every part is spelled on every export and none is kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from decimal import Decimal
@@ -36,8 +39,15 @@ _FINGERPRINTS = text(
     " m.price_observed_at, '|', m.canonical_model_id, '|', m.match_method, '|', m.match_confidence), 0))"
     " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active GROUP BY p.slug ORDER BY p.slug"
 )
+# The canonical models' slugs and Hugging Face ids, which the `canonical_models` section also shows.
+_CANONICAL_FINGERPRINT = text(
+    "SELECT count(*) || ':' || coalesce(sum(hashtextextended(concat(slug, '|', hf_id), 0)), 0) FROM canonical_models"
+)
 _COPY_CHUNK = 1024 * 1024
 _OFFERS = "offers"
+# The `canonical_models` section of catalog.json, kept under a name no provider slug can have (and
+# that keep_only leaves alone): it is spelled from every provider's offers, so it is kept whole.
+_SECTION = ".canonical_models"
 
 
 def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
@@ -47,12 +57,15 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
     parts = {fmt: _Parts(Path(output)) for fmt, output in outputs.items()}
     pieces: dict[str, list[str | _KeptPiece]] = {fmt: [] for fmt in outputs}
     offers: dict[str, list[dict[str, Any]]] = {}
+    section_key = _section_key(conn, fingerprints) if "json" in outputs else None
+    # Kept while every provider's offers and every Hugging Face id are as they were spelled from.
+    section: str | _KeptPiece | None = parts["json"].kept(_SECTION, section_key) if section_key is not None else None
     try:
         for slug, (count, fingerprint) in fingerprints.items():
             kept: dict[str, str | _KeptPiece | None] = {fmt: parts[fmt].kept(slug, fingerprint) for fmt in outputs}
-            kept_offers = parts["json"].read(slug, fingerprint, _OFFERS) if "json" in outputs else ""
-            if any(piece is None for piece in kept.values()) or kept_offers is None:
-                _close(kept.values())
+            kept_offers: str | _KeptPiece | None = parts["json"].kept(slug, fingerprint, _OFFERS) if "json" in outputs else ""
+            if any(piece is None for piece in (*kept.values(), kept_offers)):
+                _close((*kept.values(), kept_offers))
                 spelled, kept_offers = _spelled(conn, slug, outputs)
                 kept = dict(spelled)
                 for fmt in outputs:
@@ -61,7 +74,10 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
                     parts["json"].write(slug, fingerprint, kept_offers, _OFFERS)
             for fmt in outputs:
                 pieces[fmt].append(kept[fmt])
-            if "json" in outputs:
+            if isinstance(kept_offers, _KeptPiece):
+                with kept_offers:
+                    kept_offers = kept_offers.text() if section is None else ""
+            if section is None and kept_offers:
                 for canonical, offer in json.loads(f"[{kept_offers}]", parse_float=Decimal, parse_int=Decimal):
                     offers.setdefault(canonical, []).append(offer)
         for fmt, output in outputs.items():
@@ -73,14 +89,17 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
                 else:
                     head = dumps_compact(catalog_json.header(_provider_entries(conn, list(fingerprints))))
                     _join(file, head[:-1] + ',"models":[', pieces[fmt], "]")
-                    section = dumps_compact(catalog_json.canonical_section(offers, _hf_ids(conn, offers)))
-                    file.write(f',"canonical_models":{section}}}'.encode())
+                    if section is None:
+                        section = dumps_compact(catalog_json.canonical_section(offers, _hf_ids(conn, offers)))
+                        parts[fmt].write(_SECTION, section_key, section)
+                    _join(file, ',"canonical_models":', [section], "}")  # a list: never empty text
                 file.write(b"\n")
             partial.replace(output)
             parts[fmt].keep_only(fingerprints)
     finally:
         for fmt_pieces in pieces.values():
             _close(fmt_pieces)
+        _close([section])
     return sum(count for count, _ in fingerprints.values())
 
 
@@ -93,6 +112,16 @@ def _fingerprints(conn: Connection) -> dict[str, tuple[int, str | None]]:
         .where(models.c.is_active.is_(True)).group_by(providers.c.slug).order_by(providers.c.slug)
     )
     return {slug: (count, None) for slug, count in conn.execute(query)}
+
+
+def _section_key(conn: Connection, fingerprints: dict[str, tuple[int, str | None]]) -> str | None:
+    """What the `canonical_models` section is spelled from: every provider's offers (their rows'
+    fingerprints) and the canonical models' Hugging Face ids; None where there are no fingerprints."""
+    if conn.dialect.name != "postgresql" or any(fingerprint is None for _, fingerprint in fingerprints.values()):
+        return None
+    providers_key = ";".join(f"{slug}={fingerprint}" for slug, (_, fingerprint) in fingerprints.items())
+    digest = hashlib.sha256(f"{providers_key}|{conn.execute(_CANONICAL_FINGERPRINT).scalar_one()}".encode()).hexdigest()
+    return f"section-v1:{digest}"
 
 
 def _spelled(conn: Connection, slug: str, outputs: dict[str, Path]) -> tuple[dict[str, str], str]:
