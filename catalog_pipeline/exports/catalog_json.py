@@ -71,9 +71,14 @@ def offer_of(row: dict[str, Any]) -> dict[str, Any]:
 def canonical_section(offers_by_slug: dict[str, list[dict[str, Any]]], hf_ids: dict[str, str | None]) -> list[dict[str, Any]]:
     return [
         {"slug": slug, "hf_id": hf_ids[slug],
-         "offers": [{"provider": o["provider"], "model": o["model"]} for o in sorted(offers_by_slug[slug], key=offer_sort_key)]}
+         "offers": [{"provider": o["provider"], "model": o["model"]} for o in _cheapest_first(offers_by_slug[slug])]}
         for slug in sorted(offers_by_slug)
     ]
+
+
+def _cheapest_first(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Most canonical models have one offer: no sort key (Decimal arithmetic) to compute.
+    return offers if len(offers) < 2 else sorted(offers, key=offer_sort_key)
 
 
 def header(providers: list[dict[str, Any]]) -> dict[str, Any]:

@@ -166,7 +166,9 @@ def _provider_entries(conn: Connection, slugs: list[str]) -> list[dict[str, Any]
 
 
 def _hf_ids(conn: Connection, slugs) -> dict[str, str | None]:
-    known = dict(conn.execute(select(canonical_models.c.slug, canonical_models.c.hf_id)).all())
+    # Only the canonical models that have one: most, named by a provider's id alone, have none.
+    query = select(canonical_models.c.slug, canonical_models.c.hf_id).where(canonical_models.c.hf_id.is_not(None))
+    known = dict(conn.execute(query).all())
     return {slug: known.get(slug) for slug in slugs}
 
 
