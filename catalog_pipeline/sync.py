@@ -24,7 +24,7 @@ from pydantic import PrivateAttr
 from catalog_pipeline.db.second_source import ROUTER_SLUG
 from catalog_pipeline.defs.outcome import run_outcome, sync_counts
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
-from catalog_pipeline.pipeline.http import FetchedPage
+from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy
 from catalog_pipeline.providers import adapter_for
 from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
 from catalog_pipeline.settings import CatalogSettings, load_settings
@@ -51,9 +51,12 @@ class PrefetchedProviderApis(ProviderApis):
     _pending: dict[str, Future] = PrivateAttr(default_factory=dict)
 
     @contextmanager
-    def prefetching(self, slugs: list[str], *, max_workers: int) -> Iterator[None]:
+    def prefetching(self, slugs: list[str], *, max_workers: int, started: dict[str, Future] | None = None) -> Iterator[None]:
+        """`started`: fetches already under way (a worker starts its own before it imports Dagster),
+        taken as they are when made with this policy; the other slugs' fetches start now."""
+        started = started if started and self.policy() == HttpPolicy() else {}
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(slugs))), thread_name_prefix="prefetch") as pool:
-            self._pending = {slug: pool.submit(ProviderApis.fetch, self, slug) for slug in slugs}
+            self._pending = {slug: started.get(slug) or pool.submit(ProviderApis.fetch, self, slug) for slug in slugs}
             try:
                 yield
             finally:
@@ -100,6 +103,7 @@ def sync_providers(
     before_runs: Callable[[], None] | None = None,
     after_router: Callable[[], None] | None = None,
     other_outcomes: Callable[[], list[ProviderOutcome]] | None = None,
+    started_fetches: dict[str, Future] | None = None,
 ) -> list[ProviderOutcome]:
     """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now.
 
@@ -107,7 +111,8 @@ def sync_providers(
     hooks: `before_runs` is called once the fetches are under way and before the first run (a
     worker waits there for the router's run); `after_router` once the router's run is over, or at
     the start when this call has no router to run; `other_outcomes` waits for the other processes'
-    outcomes, which are returned after this call's own and taken in by the last refresh. A call with
+    outcomes, which are returned after this call's own and taken in by the last refresh;
+    `started_fetches` are the fetches it started before (see `PrefetchedProviderApis`). A call with
     `refresh_cross_provider=False` leaves every refresh to the process that has the others."""
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
@@ -155,7 +160,7 @@ def sync_providers(
         if last or changed >= IDLE_REFRESH_MIN_ROWS:
             refresh(trigger or ("while-last-fetch" if last else "while-fetching"))
 
-    with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches):
+    with apis.prefetching([] if from_archive else runnable, max_workers=parallel_fetches, started=started_fetches):
         # Done while the fetches are under way: the runs start no sooner than the first fetch ends.
         fail_dead_runs(instance)  # a killed earlier sync must not hold its provider
         job = definitions.resolve_job_def("catalog_replay" if from_archive else "catalog_sync")

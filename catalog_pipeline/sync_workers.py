@@ -173,26 +173,36 @@ def _wait_for_go() -> None:
 
 def worker_main(report_fd: int) -> int:
     """One worker: its share of the providers, synced in this process, no cross-provider refresh."""
-    # Imported before the assignment is read, while the main process imports them too.
-    from catalog_pipeline.definitions import defs
-    from catalog_pipeline.defs.resources import CatalogDatabase
-    from catalog_pipeline.instance import open_instance
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalog_pipeline.pipeline.http import HttpPolicy
+    from catalog_pipeline.provider_calls import fetch_provider
     from catalog_pipeline.settings import load_settings
-    from catalog_pipeline.sync import sync_providers
 
     assignment = _read_message()
     if not assignment.get("providers"):
         return 0
     settings = load_settings()
+    # The fetches start before Dagster is imported (1.3-1.6 s here): the slowest provider's fetch
+    # is often the sync's longest path. Its runs wait for the router's anyway.
+    fetching = ThreadPoolExecutor(max_workers=max(1, assignment["parallel_fetches"]), thread_name_prefix="prefetch")
+    started = {} if assignment["from_archive"] else {
+        slug: fetching.submit(fetch_provider, slug, HttpPolicy(), settings) for slug in assignment["providers"]
+    }
+    from catalog_pipeline.definitions import defs
+    from catalog_pipeline.defs.resources import CatalogDatabase
+    from catalog_pipeline.instance import open_instance
+    from catalog_pipeline.sync import sync_providers
+
     catalog_db = CatalogDatabase(url=assignment.get("database_url") or settings.database_url)
-    with open_instance(say=lambda text: None) as instance:
+    with fetching, open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
             assignment["providers"],
             instance=instance,
             definitions=defs(), catalog_db=catalog_db, settings=settings,
             dry_run=assignment["dry_run"], force=assignment["force"], from_archive=assignment["from_archive"],
             parallel_fetches=assignment["parallel_fetches"], log_level=assignment["log_level"],
-            refresh_cross_provider=False, before_runs=_wait_for_go,
+            refresh_cross_provider=False, before_runs=_wait_for_go, started_fetches=started,
         )
         # Reported before the instance closes and the process ends: the main process's last
         # refresh waits for this, not for the shutdown.

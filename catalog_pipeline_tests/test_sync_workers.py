@@ -12,9 +12,11 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
+from catalog_pipeline.db.archive import archive_pages
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.schema import models, providers
 from catalog_pipeline.db.second_source import ROUTER_SLUG
+from catalog_pipeline.pipeline.http import FetchedPage
 from catalog_pipeline.providers import PROVIDER_SLUGS, adapter_for
 from catalog_pipeline.run_liveness import PID_TAG
 from catalog_pipeline.sync_workers import SyncWorkers, split_providers, worker_count
@@ -162,26 +164,62 @@ def test_the_provider_whose_last_fetch_paged_longest_runs_in_the_worker_alone(pr
     serve_all_providers(provider_env)
     chosen = ["groq", "featherless", "cerebras", "novita"]
     assert split_providers(chosen, ROUTER_SLUG, 2)[1] == ["featherless", "novita"]  # dealt round-robin
-    entries = fixture("featherless_models.json")["data"]
-    pages = 12  # more requests than the three others' together
-    paged = [
-        json_reply({"data": [{**entries[n % len(entries)], "id": f"{entries[n % len(entries)]['id']}-p{n}"}],
-                    "pagination": {"current_page": n + 1, "total_pages": pages}})
-        for n in range(pages)
-    ]
-    path = f"/featherless{adapter_for('featherless').SPEC.endpoint_path}"
-    provider_env.route(path, *paged)
-    first = sync_models("--workers", "2", "--providers", *chosen, database_url=postgres_url)
-    assert first.returncode == 0, first.stdout + first.stderr
-    provider_env.route(path, *paged)
+    url = f"{provider_env.url}/featherless{adapter_for('featherless').SPEC.endpoint_path}"
+    with catalog_engine(postgres_url).begin() as conn:  # its last fetch: more requests than the others' together
+        for pages in (1, 12):  # the newest list counts
+            archive_pages(conn, "featherless", [FetchedPage.of(f"{url}?page={n}", 200, b'{"data": []}') for n in range(pages)], None)
     started = time.time()
 
-    second = sync_models("--workers", "2", "--providers", *chosen, database_url=postgres_url)
+    done = sync_models("--workers", "2", "--providers", *chosen, database_url=postgres_url)
 
-    assert second.returncode == 0, second.stdout + second.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     with dg.DagsterInstance.get() as instance:
         records = [r for r in instance.get_run_records(limit=20) if r.start_time and r.start_time >= started]
     pids = {r.dagster_run.tags["dagster/partition"]: r.dagster_run.tags[PID_TAG] for r in records if "dagster/partition" in r.dagster_run.tags}
     assert set(pids) == set(chosen)
     assert len({pids[slug] for slug in chosen if slug != "featherless"}) == 1, pids
     assert pids["featherless"] != pids["groq"], pids
+
+
+def test_a_worker_asks_for_its_lists_before_it_imports_dagster(provider_env, tmp_path):
+    """The worker's fetches start on its assignment; Dagster (1.3-1.6 s to import) comes after."""
+    serve_all_providers(provider_env)
+    asked = tmp_path / "asked"
+    path = f"/groq{adapter_for('groq').SPEC.endpoint_path}"
+    provider_env.route(path, replace(json_reply(fixture("groq_models.json")), before_answer=asked.touch))
+    # The real worker, whose import of Dagster waits until groq's list has been asked for (and
+    # fails after a minute without it). It waits in the module's execution, not in finding it,
+    # which holds the interpreter's import lock that the fetch threads need as well.
+    program = (
+        "import importlib.abc, importlib.machinery, os, sys, time\n"
+        "class Held(importlib.abc.Loader):\n"
+        "    def __init__(self, loader): self.loader = loader\n"
+        "    def create_module(self, spec): return self.loader.create_module(spec)\n"
+        "    def exec_module(self, module):\n"
+        "        deadline = time.monotonic() + 60\n"
+        f"        while not os.path.exists({str(asked)!r}):\n"
+        "            if time.monotonic() > deadline:\n"
+        "                raise ImportError('Dagster imported before the list was asked for')\n"
+        "            time.sleep(0.01)\n"
+        "        module.__loader__ = module.__spec__.loader = self.loader\n"
+        "        self.loader.exec_module(module)\n"
+        "class HoldDagster(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name != 'dagster':\n"
+        "            return None\n"
+        "        sys.meta_path.remove(self)\n"
+        "        spec = importlib.machinery.PathFinder.find_spec(name, path)\n"
+        "        spec.loader = Held(spec.loader)\n"
+        "        return spec\n"
+        "sys.meta_path.insert(0, HoldDagster())\n"
+        "import runpy\n"
+        "runpy.run_module('catalog_pipeline.sync_workers', run_name='__main__')\n"
+    )
+    options = {"dry_run": False, "force": False, "from_archive": False, "parallel_fetches": 2,
+               "log_level": "CRITICAL", "database_url": f"sqlite:///{tmp_path / 'catalog.db'}"}
+    with SyncWorkers(1, command=[sys.executable, "-c", program]) as workers:
+        workers.assign([["groq", "xai"]], options)
+        workers.go()
+        outcomes = workers.outcomes()
+    assert [(o.slug, o.status) for o in outcomes] == [("groq", "ok"), ("xai", "ok")], outcomes
+    assert provider_env.hits(path) == 1  # the runs took the fetch already under way

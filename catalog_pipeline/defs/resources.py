@@ -8,30 +8,15 @@ from sqlalchemy import Engine
 
 from catalog_pipeline.db.engine import DatabaseTimeouts, catalog_engine, describe_database_url, resolve_database_url
 from catalog_pipeline.pipeline import credentials
-from catalog_pipeline.pipeline.body import MAX_PROVIDER_VALUES, MiB
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy, ProviderHttp
-from catalog_pipeline.pipeline.listing import fetch_model_list
 from catalog_pipeline.pipeline.redact import Redactor
 from catalog_pipeline.pipeline.spec import ProviderSpec
-from catalog_pipeline.providers import ADAPTERS, adapter_for
+from catalog_pipeline.provider_calls import configured_redactor, fetch_provider, provider_client, provider_keys
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, CatalogSettings, load_settings
 
-
-def provider_keys(settings: CatalogSettings | None = None) -> list[str]:
-    """Every provider key that is set (`settings` unset: read now)."""
-    settings = settings or load_settings()
-    return [key for module in ADAPTERS.values() if (key := credentials.provider_credentials(module.SPEC, settings).api_key)]
-
-
-def configured_secrets(settings: CatalogSettings | None = None) -> list[str]:
-    """Every configured key: all providers' keys and ADMIN_API_KEY."""
-    settings = settings or load_settings()
-    admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
-    return provider_keys(settings) + ([admin] if admin else [])
-
-
-def configured_redactor(settings: CatalogSettings | None = None) -> Redactor:
-    return Redactor(configured_secrets(settings))
+# Re-exported: the handoff and the admin server take the redactor and the keys from here.
+__all__ = ["CatalogDatabase", "ProviderApis", "configured_redactor", "provider_keys"]
+_DEFAULT_POLICY = HttpPolicy()  # the fields' defaults: a worker's early fetches use the same policy
 
 
 class CatalogDatabase(dg.ConfigurableResource):
@@ -76,22 +61,22 @@ class ProviderApis(dg.ConfigurableResource):
     """HTTP policy for provider model-list calls. Keys and base URLs come from each provider's
     `<SLUG>_API_KEY` / `<SLUG>_BASE_URL` (environment, then `.env`), read when a run starts."""
 
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 60.0
-    max_attempts: int = Field(default=4, ge=1, le=10)
-    backoff_initial_seconds: float = 1.0
-    backoff_max_seconds: float = 30.0
+    connect_timeout_seconds: float = _DEFAULT_POLICY.connect_timeout
+    read_timeout_seconds: float = _DEFAULT_POLICY.read_timeout
+    max_attempts: int = Field(default=_DEFAULT_POLICY.max_attempts, ge=1, le=10)
+    backoff_initial_seconds: float = _DEFAULT_POLICY.backoff_initial
+    backoff_max_seconds: float = _DEFAULT_POLICY.backoff_max
     deadline_seconds: float = Field(
-        default=180.0, gt=0, description="wall-clock limit per provider: connect, retries, slow bodies, all pages"
+        default=_DEFAULT_POLICY.deadline, gt=0, description="wall-clock limit per provider: connect, retries, slow bodies, all pages"
     )
     max_page_bytes: int = Field(
-        default=64 * MiB, ge=1, description="cap per page, on bytes received and (separately) after decompression"
+        default=_DEFAULT_POLICY.max_page_bytes, ge=1, description="cap per page, on bytes received and (separately) after decompression"
     )
     max_provider_bytes: int = Field(
-        default=256 * MiB, ge=1, description="cap on all pages of one provider, received and after decompression"
+        default=_DEFAULT_POLICY.max_provider_bytes, ge=1, description="cap on all pages of one provider, received and after decompression"
     )
     max_provider_values: int = Field(
-        default=MAX_PROVIDER_VALUES, ge=1,
+        default=_DEFAULT_POLICY.max_provider_values, ge=1,
         description="cap on the JSON values in all pages of one provider, counted as they arrive: decoded,"
         " many tiny values take far more memory than their bytes",
     )
@@ -140,20 +125,11 @@ class ProviderApis(dg.ConfigurableResource):
 
     def fetch(self, slug: str) -> list[FetchedPage]:
         """Every page of the provider's model list."""
-        module = adapter_for(slug)
-        with self.client_for(module.SPEC) as http:
-            return fetch_model_list(module, http)
+        return fetch_provider(slug, self.policy(), self._current_settings())
 
     def redactor(self) -> Redactor:
         """Masks every configured key (all providers' and the admin key) in whatever it is given."""
         return configured_redactor(self._current_settings())
 
     def client_for(self, spec: ProviderSpec) -> ProviderHttp:
-        resolved = self.credentials_for(spec)
-        return ProviderHttp(
-            base_url=resolved.base_url,
-            headers=resolved.headers,
-            policy=self.policy(),
-            redactor=self.redactor(),
-            extra_origins=spec.extra_origins,
-        )
+        return provider_client(spec, self.policy(), self._current_settings())
