@@ -21,8 +21,8 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import asdict
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

@@ -179,14 +179,6 @@ class _Parts:
     def __init__(self, output: Path) -> None:
         self.directory = output.with_name(f".{output.name}.parts")
 
-    def read(self, slug: str, fingerprint: str | None, kind: str = "") -> str | None:
-        """The part's text, when it was spelled from these rows."""
-        piece = self.kept(slug, fingerprint, kind)
-        if piece is None:
-            return None
-        with piece:
-            return piece.text()
-
     def kept(self, slug: str, fingerprint: str | None, kind: str = "") -> "_KeptPiece | None":
         """The part as it lies in its file, when it was spelled from these rows; it is opened now,
         so a part another export replaces meanwhile is still this one."""
