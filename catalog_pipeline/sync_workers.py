@@ -173,10 +173,8 @@ def _wait_for_go() -> None:
 
 def worker_main(report_fd: int) -> int:
     """One worker: its share of the providers, synced in this process, no cross-provider refresh."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    from catalog_pipeline.fetch_process import FetchProcess
     from catalog_pipeline.pipeline.http import HttpPolicy
-    from catalog_pipeline.provider_calls import fetch_provider
     from catalog_pipeline.settings import load_settings
 
     assignment = _read_message()
@@ -184,11 +182,14 @@ def worker_main(report_fd: int) -> int:
         return 0
     settings = load_settings()
     # The fetches start before Dagster is imported (1.3-1.6 s here): the slowest provider's fetch
-    # is often the sync's longest path. Its runs wait for the router's anyway.
-    fetching = ThreadPoolExecutor(max_workers=max(1, assignment["parallel_fetches"]), thread_name_prefix="prefetch")
-    started = {} if assignment["from_archive"] else {
-        slug: fetching.submit(fetch_provider, slug, HttpPolicy(), settings) for slug in assignment["providers"]
-    }
+    # is often the sync's longest path. Its runs wait for the router's anyway. They run in a child
+    # process, forked now while this one has a single thread, where this one's runs never hold
+    # them up (fetch_process.py).
+    fetching = FetchProcess(
+        [] if assignment["from_archive"] else assignment["providers"], HttpPolicy(), settings,
+        max_workers=assignment["parallel_fetches"], close_in_child=(report_fd,),
+    )
+    started = fetching.futures
     from catalog_pipeline.definitions import defs
     from catalog_pipeline.defs.resources import CatalogDatabase
     from catalog_pipeline.instance import open_instance

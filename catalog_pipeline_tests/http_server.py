@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    client_port: int = 0  # the client's end of the connection (which process asked: peer_pid)
 
 
 class FixtureServer:
@@ -68,7 +70,7 @@ class FixtureServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 parts = urlsplit(self.path)
-                server._record(Request(parts.path, parse_qs(parts.query), dict(self.headers)))
+                server._record(Request(parts.path, parse_qs(parts.query), dict(self.headers), self.client_address[1]))
                 reply = server._next_reply(parts.path)
                 if reply.before_answer is not None:
                     reply.before_answer()
@@ -141,3 +143,26 @@ class FixtureServer:
     def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def peer_pid(client_port: int) -> int | None:
+    """The process holding the loopback connection whose client end is `client_port` (Linux /proc),
+    looked up while the request is open; None when no process holds it."""
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == client_port and int(fields[2].rsplit(":", 1)[1], 16) != client_port:
+                    inode = fields[9]
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in os.listdir(f"/proc/{pid}/fd")):
+                return int(pid)
+        except OSError:  # gone, or not ours to read
+            continue
+    return None
+

@@ -75,15 +75,31 @@ class Packed:
     def unpack(self) -> bytes:
         if not self._deflated:
             return self._memory
-        data = self._memory
-        if self._segments:
-            data = bytearray(sum(length for _, length in self._segments))
-            view, position = memoryview(data), 0
-            for offset, length in self._segments:
-                self._spool.read_into(view[position:position + length], offset)
-                position += length
         # bufsize: the output is allocated once, at its known size, rather than grown.
-        return zlib.decompress(data, bufsize=max(self.size, 1))
+        return zlib.decompress(self._stored(), bufsize=max(self.size, 1))
+
+    @property
+    def on_disk(self) -> bool:
+        return bool(self._segments)
+
+    def portable(self) -> tuple[bytes, int, bool]:
+        """What `Packed.of_portable` takes back in another process: the bytes as held (deflated
+        unless small), their unpacked size, whether they are deflated."""
+        return bytes(self._stored()), self.size, self._deflated
+
+    @classmethod
+    def of_portable(cls, held: bytes, size: int, deflated: bool) -> "Packed":
+        return cls(held, size, deflated=deflated)
+
+    def _stored(self) -> bytes | bytearray:
+        if not self._segments:
+            return self._memory
+        data = bytearray(sum(length for _, length in self._segments))
+        view, position = memoryview(data), 0
+        for offset, length in self._segments:
+            self._spool.read_into(view[position:position + length], offset)
+            position += length
+        return data
 
 
 class Packer:
