@@ -4,6 +4,7 @@ writes, after every kind of change, with only the changed providers' rows spelle
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 from sqlalchemy import text
@@ -119,3 +120,22 @@ def test_the_canonical_section_is_spelled_again_only_when_an_offer_or_a_hugging_
         section_file.write_text("section-v1:stale\n[]", encoding="utf-8")
         _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
         assert len(sections) == 4
+
+
+def test_an_offers_part_kept_in_the_format_before_is_spelled_again_not_misread(provider_env, catalog_url, tmp_path, monkeypatch):
+    engine = catalog_engine(catalog_url)
+    if engine.dialect.name != "postgresql":
+        return  # SQLite keeps no part
+    _sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=novita_fixture_payload())
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    offers = tmp_path / f".{FILE_NAMES['json']}.parts" / "groq.offers"
+    key, lines = offers.read_text(encoding="utf-8").split("\n", 1)
+    fingerprint = key.split(" ")[0]
+    # Before: the fingerprint alone, then each linked row as [canonical model, {offer}].
+    before = ",".join(dumps_compact([canonical, {"provider": provider, "model": model, "pricing_prompt": None, "pricing_completion": None}])
+                      for canonical, _, provider, model in json.loads(f"[{lines}]"))
+    offers.write_text(f"{fingerprint}\n{before}", encoding="utf-8")
+    (tmp_path / f".{FILE_NAMES['json']}.parts" / ".canonical_models").unlink()  # the section is spelled from the parts
+
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == {"groq"}
+    assert offers.read_text(encoding="utf-8") == f"{key}\n{lines}"

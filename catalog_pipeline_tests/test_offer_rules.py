@@ -109,3 +109,35 @@ def test_router_offers_take_only_live_fully_priced_readable_offers(sqlite_url):
     assert (groq.pricing_prompt, groq.pricing_completion) == (Decimal("0.00000059"), Decimal("0.00000079"))
     assert groq.observed_at is not None and groq.observed_at.replace(tzinfo=timezone.utc) <= datetime.now(timezone.utc)
     assert len(found.rejected) == 2 and "nebius" in found.rejected[0] and "together" in found.rejected[1]
+
+
+def test_the_section_spelled_from_offer_lines_is_what_one_dumps_of_the_section_writes():
+    """The export spells `canonical_models` from its parts' offer lines (strings and nulls only);
+    the reference is the section built from whole rows and written by dumps_compact."""
+    from catalog_pipeline.exports.catalog_json import canonical_section, canonical_section_text, offer_line, offer_of
+    from catalog_pipeline.exports.writer import dumps_compact
+
+    def row(canonical, provider, model, prompt, completion):
+        return {"canonical_model": canonical, "provider": provider, "provider_model_id": model,
+                "pricing_prompt": prompt, "pricing_completion": completion}
+
+    rows = [
+        # Equal prices written differently, which only the names then order; an unknown price last.
+        row("llama-3", "groq", "b", Decimal("1E-7"), Decimal("2E-7")),
+        row("llama-3", "novita", "a", Decimal("0.00000010"), Decimal("0.0000002")),
+        row("llama-3", "aimo", "z", None, Decimal("1")),
+        row("llama-3", "xai", "cheap", Decimal("0"), Decimal("0")),
+        # Names json.dumps escapes: quotes, backslashes, control and non-ASCII characters.
+        row("qwén \"2\"\\x", "deepinfra", "Qwen/Qwén-\u2603\t\"7B\"", Decimal("3"), Decimal("1")),
+        row("qwén \"2\"\\x", "chutes", "qwen\\7b\n", Decimal("2.5"), Decimal("1.5")),
+        row("a-first", "groq", "\U0001F600 model", Decimal("123456789.123456789"), None),
+    ]
+    hf_ids = {"llama-3": "meta-llama/Llama-3", "qwén \"2\"\\x": None, "a-first": "ü/ber"}
+    by_slug = {}
+    for item in rows:
+        by_slug.setdefault(item["canonical_model"], []).append(offer_of(item))
+    reference = dumps_compact(canonical_section(by_slug, hf_ids))
+
+    lines = json.loads(json.dumps([offer_line(item) for item in reversed(rows)]))  # as a part is read back
+    assert canonical_section_text(lines, lambda slugs: {slug: hf_ids[slug] for slug in slugs}) == reference
+    assert json.loads(reference)[1]["offers"][0] == {"provider": "xai", "model": "cheap"}

@@ -15,11 +15,15 @@ An unknown value is JSON null (or absent from `pricing`), never 0.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _spelled_string
 from typing import Any
 
-from catalog_pipeline.db.offers import offer_sort_key
+from catalog_pipeline.db.offers import blended_price, offer_sort_key
+from catalog_pipeline.pipeline.money import to_fixed_point
 
 FORMAT = "model-catalog-sync/catalog"
 VERSION = 1
@@ -74,6 +78,40 @@ def canonical_section(offers_by_slug: dict[str, list[dict[str, Any]]], hf_ids: d
          "offers": [{"provider": o["provider"], "model": o["model"]} for o in _cheapest_first(offers_by_slug[slug])]}
         for slug in sorted(offers_by_slug)
     ]
+
+
+def offer_line(row: dict[str, Any]) -> list[str | None]:
+    """A linked row's offer as the export's parts keep it: its canonical model, its sort price
+    (`offer_sort_key`'s blended price, as exact text; None: unknown, sorted last), provider, model."""
+    return [row["canonical_model"], to_fixed_point(blended_price(row["pricing_prompt"], row["pricing_completion"])),
+            row["provider"], row["provider_model_id"]]
+
+
+def canonical_section_text(lines: Iterable[list[str | None]], hf_ids_of) -> str:
+    """`dumps_compact(canonical_section(...))` of the offers in `lines` (`offer_line`s), byte for
+    byte, without a dict per offer: each string is spelled by the json module's C encoder, as
+    json.dumps spells it. `hf_ids_of(slugs)` gives the Hugging Face id of each canonical model."""
+    by_slug: dict[str, list[tuple[str | None, str, str]]] = {}
+    for canonical, blended, provider, model in lines:
+        by_slug.setdefault(canonical, []).append((blended, provider, model))
+    hf_ids = hf_ids_of(by_slug)
+    entries = []
+    for slug in sorted(by_slug):
+        offers = by_slug[slug]
+        if len(offers) > 1:
+            offers.sort(key=_line_sort_key)
+        hf_id = hf_ids[slug]
+        spelled_offers = ",".join(
+            f'{{"provider":{_spelled_string(provider)},"model":{_spelled_string(model)}}}' for _, provider, model in offers
+        )
+        entries.append(f'{{"slug":{_spelled_string(slug)},"hf_id":{"null" if hf_id is None else _spelled_string(hf_id)},'
+                       f'"offers":[{spelled_offers}]}}')
+    return f"[{','.join(entries)}]"
+
+
+def _line_sort_key(offer: tuple[str | None, str, str]) -> tuple:
+    blended, provider, model = offer  # the order of offer_sort_key: cheapest, unknown last, then names
+    return (blended is None, Decimal(blended) if blended is not None else Decimal(0), provider, model)
 
 
 def _cheapest_first(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,6 +44,9 @@ _CANONICAL_FINGERPRINT = text(
 )
 _COPY_CHUNK = 1024 * 1024
 _OFFERS = "offers"
+# An offers part's first line: its rows' fingerprint and the format of its lines (`offer_line`), so a
+# part kept in another format is spelled again, not misread.
+_OFFERS_FORMAT = "offer-lines-v2"
 # The `canonical_models` section of catalog.json, kept under a name no provider slug can have (and
 # that keep_only leaves alone): it is spelled from every provider's offers, so it is kept whole.
 _SECTION = ".canonical_models"
@@ -56,14 +58,15 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
     fingerprints = _fingerprints(conn)
     parts = {fmt: _Parts(Path(output)) for fmt, output in outputs.items()}
     pieces: dict[str, list[str | _KeptPiece]] = {fmt: [] for fmt in outputs}
-    offers: dict[str, list[dict[str, Any]]] = {}
+    offer_lines: list[list[str | None]] = []
     section_key = _section_key(conn, fingerprints) if "json" in outputs else None
     # Kept while every provider's offers and every Hugging Face id are as they were spelled from.
     section: str | _KeptPiece | None = parts["json"].kept(_SECTION, section_key) if section_key is not None else None
     try:
         for slug, (count, fingerprint) in fingerprints.items():
             kept: dict[str, str | _KeptPiece | None] = {fmt: parts[fmt].kept(slug, fingerprint) for fmt in outputs}
-            kept_offers: str | _KeptPiece | None = parts["json"].kept(slug, fingerprint, _OFFERS) if "json" in outputs else ""
+            offers_key = fingerprint and f"{fingerprint} {_OFFERS_FORMAT}"
+            kept_offers: str | _KeptPiece | None = parts["json"].kept(slug, offers_key, _OFFERS) if "json" in outputs else ""
             if any(piece is None for piece in (*kept.values(), kept_offers)):
                 _close((*kept.values(), kept_offers))
                 spelled, kept_offers = _spelled(conn, slug, outputs)
@@ -71,15 +74,14 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
                 for fmt in outputs:
                     parts[fmt].write(slug, fingerprint, spelled[fmt])
                 if "json" in outputs:
-                    parts["json"].write(slug, fingerprint, kept_offers, _OFFERS)
+                    parts["json"].write(slug, offers_key, kept_offers, _OFFERS)
             for fmt in outputs:
                 pieces[fmt].append(kept[fmt])
             if isinstance(kept_offers, _KeptPiece):
                 with kept_offers:
                     kept_offers = kept_offers.text() if section is None else ""
             if section is None and kept_offers:
-                for canonical, offer in json.loads(f"[{kept_offers}]", parse_float=Decimal, parse_int=Decimal):
-                    offers.setdefault(canonical, []).append(offer)
+                offer_lines.extend(json.loads(f"[{kept_offers}]"))  # strings and nulls only
         for fmt, output in outputs.items():
             partial = Path(output).with_name(f".{Path(output).name}.partial")
             # Binary: a kept part is copied as the bytes it is, never decoded and encoded again.
@@ -90,7 +92,7 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
                     head = dumps_compact(catalog_json.header(_provider_entries(conn, list(fingerprints))))
                     _join(file, head[:-1] + ',"models":[', pieces[fmt], "]")
                     if section is None:
-                        section = dumps_compact(catalog_json.canonical_section(offers, _hf_ids(conn, offers)))
+                        section = catalog_json.canonical_section_text(offer_lines, lambda slugs: _hf_ids(conn, slugs))
                         parts[fmt].write(_SECTION, section_key, section)
                     _join(file, ',"canonical_models":', [section], "}")  # a list: never empty text
                 file.write(b"\n")
@@ -133,8 +135,8 @@ def _spelled(conn: Connection, slug: str, outputs: dict[str, Path]) -> tuple[dic
             spelled[fmt] = dumps_compact(litellm.build(rows))[1:-1]
         else:
             spelled[fmt] = dumps_compact([catalog_json.model_entry(row) for row in rows])[1:-1]
-    linked = [[row["canonical_model"], catalog_json.offer_of(row)] for row in rows if row["canonical_model"]]
-    return spelled, dumps_compact(linked)[1:-1]
+    linked = [catalog_json.offer_line(row) for row in rows if row["canonical_model"]]
+    return spelled, json.dumps(linked, separators=(",", ":"))[1:-1]
 
 
 def _join(file: BinaryIO, opening: str, pieces: list[str | _KeptPiece], closing: str) -> None:
