@@ -140,3 +140,18 @@ def test_a_sync_worker_fetches_in_a_process_apart_from_its_runs(provider_env, tm
     assert asked_by["groq"] is not None and asked_by["groq"] == asked_by["xai"], asked_by
     assert asked_by["groq"] not in {worker_pid, os.getpid()}
     assert [provider_env.hits(_path(slug)) for slug in ("groq", "xai")] == [1, 1]
+
+
+def test_a_small_page_is_decoded_while_another_thread_decodes_a_large_one(provider_env):
+    """Large pages take turns to decode (one whole page in memory at a time); a small one (fal's
+    prices, 50 models a call) does not wait for them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalog_pipeline.pipeline import http
+
+    serve_all_providers(provider_env)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with http._ONE_PAGE_DECODED_AT_A_TIME:  # a large page decoding
+            pages = pool.submit(fetch_provider, "groq", HttpPolicy(), load_settings()).result(timeout=30)
+    assert pages[0].payload["data"]
+

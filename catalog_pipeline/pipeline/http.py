@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -26,7 +27,7 @@ import httpx
 from .body import ACCEPTED_ENCODINGS, MAX_PROVIDER_VALUES, DeadlinePassed, DeadlineWatch, MiB, ReadBudget, read_body
 from .errors import ProviderFetchError
 from .origins import Origins, shown_url
-from .packed import Packed, Spool
+from .packed import KEEP_RAW, Packed, Spool
 from .redact import NO_SECRETS, Redactor
 
 __all__ = ["FetchedPage", "HttpPolicy", "ProviderFetchError", "ProviderHttp", "decode_json"]
@@ -267,7 +268,9 @@ class ProviderHttp:
                 raise self._deadline_error(f"while reading the body of {url}") from None
             raise
         shown = self.redact(url)
-        with _ONE_PAGE_DECODED_AT_A_TIME:
+        # A small page takes no turn: its peak is small, and a fetch of many small pages (fal's
+        # prices, 50 models a call) would wait at each one for another thread's large page.
+        with _ONE_PAGE_DECODED_AT_A_TIME if packed.size > KEEP_RAW else nullcontext():
             body = packed.unpack()
             masked = self.redact.bytes(body)
             # Only what is masked is kept, and only that may wait on disk.
