@@ -41,6 +41,10 @@ class FetchProcess:
         """`close_in_child`: descriptors the child must not hold open (a pipe whose reader waits for
         its end: the worker's report)."""
         slugs = list(slugs)
+        if slugs and threading.active_count() > 1:
+            # A fork copies every lock as it stands, and only this thread: a lock another thread
+            # holds now would never be let go in the child.
+            raise RuntimeError(f"FetchProcess forks, so it must start before any thread does ({threading.active_count()} are running)")
         self.futures: dict[str, Future] = {}
         for slug in slugs:
             future: Future = Future()

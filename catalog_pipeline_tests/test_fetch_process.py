@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import signal
 import string
+import subprocess
 import sys
 import threading
 from dataclasses import replace
@@ -37,6 +40,52 @@ def _same_pages(left, right) -> None:
     assert [(p.url, p.status, p.body) for p in left] == [(p.url, p.status, p.body) for p in right]
 
 
+# FetchProcess forks, so it runs in a process of a single thread, as in a sync worker: this
+# program prints the child's pid, then what came back (each list's pages, or its error), at once or
+# after a line on its stdin, within or after the `with` block.
+_PROGRAM = """
+import hashlib, json, os, sys
+from catalog_pipeline.fetch_process import FetchProcess
+from catalog_pipeline.pipeline.http import HttpPolicy
+from catalog_pipeline.settings import load_settings
+
+def collect(fetching):
+    lists = {}
+    for slug, future in fetching.futures.items():
+        error = future.exception(timeout=60)
+        lists[slug] = {"error": [type(error).__name__, str(error)]} if error else {"pages": [
+            [page.url, page.status, hashlib.sha256(page.body).hexdigest(), page.packed.on_disk, len(page.packed.portable()[0])]
+            for page in future.result()]}
+    print(json.dumps(lists), flush=True)
+
+slugs, attempts, mode = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3]
+with FetchProcess(slugs, HttpPolicy(max_attempts=attempts), load_settings(), max_workers=2) as fetching:
+    print(json.dumps({"pid": fetching.pid}), flush=True)
+    if mode == "wait":
+        fetching.futures[slugs[0]].exception(timeout=60)
+        print(json.dumps({"in": slugs[0]}), flush=True)
+    if mode != "collect":
+        sys.stdin.readline()  # the test has done what it does meanwhile
+    if mode != "leave":
+        collect(fetching)
+if mode == "leave":
+    collect(fetching)
+"""
+
+
+def _fetch_process(*slugs: str, attempts: int = 4, mode: str = "collect") -> subprocess.Popen:
+    """`mode`: collect the lists at once; "wait" for the first list, say so, then for a line, then
+    collect; "leave" after a line, then collect."""
+    return subprocess.Popen([sys.executable, "-c", _PROGRAM, ",".join(slugs), str(attempts), mode],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def _lines(process: subprocess.Popen) -> list:
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, out
+    return [json.loads(line) for line in out.splitlines()]
+
+
 def test_the_lists_come_back_as_an_in_process_fetch_gets_them_a_large_page_byte_for_byte(provider_env):
     serve_all_providers(provider_env)
     # A list whose deflated body is larger than the pieces a page is kept in memory by: it crosses
@@ -45,62 +94,73 @@ def test_the_lists_come_back_as_an_in_process_fetch_gets_them_a_large_page_byte_
     models = [{"id": "".join(noise.choices(string.ascii_letters, k=64)), "object": "model", "owned_by": "x",
                "context_window": 8192} for _ in range(30_000)]
     provider_env.route(_path("groq"), json_reply({"object": "list", "data": models}))
-    settings = load_settings()
 
-    with FetchProcess(["groq", "featherless", "fal"], HttpPolicy(), settings, max_workers=2) as fetching:
-        fetched = {slug: future.result(timeout=60) for slug, future in fetching.futures.items()}
+    _, lists = _lines(_fetch_process("groq", "featherless", "fal"))
 
-    large = [page for page in fetched["groq"] if len(page.packed.portable()[0]) > SPOOL_PIECE]
-    assert large and all(page.packed.on_disk for page in large)
     for slug in ("groq", "featherless", "fal"):  # one page, paged by number, a list and its prices
-        _same_pages(fetched[slug], fetch_provider(slug, HttpPolicy(), settings))
-    assert len(fetched["fal"]) >= 2
-    assert fetched["groq"][0].payload["data"][17]["id"] == models[17]["id"]
+        in_process = fetch_provider(slug, HttpPolicy(), load_settings())
+        assert [page[:3] for page in lists[slug]["pages"]] == [
+            [page.url, page.status, hashlib.sha256(page.body).hexdigest()] for page in in_process
+        ]
+    assert len(lists["fal"]["pages"]) >= 2
+    large = [page for page in lists["groq"]["pages"] if page[4] > SPOOL_PIECE]
+    assert large and all(on_disk for _, _, _, on_disk, _ in large)
 
 
 def test_a_list_that_fails_raises_the_error_an_in_process_fetch_raises(provider_env):
     serve_all_providers(provider_env)
     provider_env.route(_path("xai"), Reply(status=404, body="no such thing"))
-    settings = load_settings()
     with pytest.raises(ProviderFetchError) as in_process:
-        fetch_provider("xai", HttpPolicy(max_attempts=1), settings)
+        fetch_provider("xai", HttpPolicy(max_attempts=1), load_settings())
 
-    with FetchProcess(["xai", "groq"], HttpPolicy(max_attempts=1), settings, max_workers=2) as fetching:
-        error = fetching.futures["xai"].exception(timeout=60)
-        assert fetching.futures["groq"].result(timeout=60)
+    _, lists = _lines(_fetch_process("xai", "groq", attempts=1))
 
-    assert type(error) is ProviderFetchError and str(error) == str(in_process.value)
-    assert "test-key" not in str(error)
+    assert lists["xai"] == {"error": ["ProviderFetchError", str(in_process.value)]}
+    assert "test-key" not in str(lists["xai"])
+    assert lists["groq"]["pages"]
 
 
 def test_a_child_that_dies_mid_fetch_fails_the_lists_it_had_not_sent(provider_env):
     serve_all_providers(provider_env)
     asked, held = threading.Event(), threading.Event()
     provider_env.route(_path("groq"), Reply(status=200, body=b"{}", before_answer=asked.set, hold=held))
+    process = _fetch_process("xai", "groq", mode="wait")
     try:
-        with FetchProcess(["xai", "groq"], HttpPolicy(), load_settings(), max_workers=2) as fetching:
-            assert fetching.futures["xai"].result(timeout=60)
-            assert asked.wait(timeout=60)
-            os.kill(fetching.pid, signal.SIGKILL)
-            error = fetching.futures["groq"].exception(timeout=60)
+        child = json.loads(process.stdout.readline())["pid"]
+        assert json.loads(process.stdout.readline()) == {"in": "xai"}
+        assert asked.wait(timeout=60)
+        os.kill(child, signal.SIGKILL)
+        process.stdin.write("done\n")
+        process.stdin.flush()
+        (lists,) = _lines(process)
     finally:
         held.set()
-    assert isinstance(error, ProviderFetchError)
-    assert str(error) == f"the fetch process (pid {fetching.pid}) ended with exit code -9 before it sent groq's list"
+        process.kill()
+    assert lists["xai"]["pages"]
+    assert lists["groq"] == {"error": ["ProviderFetchError", f"the fetch process (pid {child}) ended with exit code -9 before it sent groq's list"]}
 
 
 def test_leaving_stops_a_child_still_fetching(provider_env):
     serve_all_providers(provider_env)
     asked, held = threading.Event(), threading.Event()
     provider_env.route(_path("groq"), Reply(status=200, body=b"{}", before_answer=asked.set, hold=held))
+    process = _fetch_process("groq", mode="leave")
     try:
-        with FetchProcess(["groq"], HttpPolicy(), load_settings(), max_workers=1) as fetching:
-            assert asked.wait(timeout=60)
-        with pytest.raises(ChildProcessError):
-            os.waitpid(fetching.pid, os.WNOHANG)  # stopped and reaped
-        assert "exit code -15" in str(fetching.futures["groq"].exception(timeout=0))
+        child = json.loads(process.stdout.readline())["pid"]
+        assert asked.wait(timeout=60)
+        process.stdin.write("leave\n")
+        process.stdin.flush()
+        (lists,) = _lines(process)
     finally:
         held.set()
+        process.kill()
+    assert lists["groq"]["error"][1].endswith(f"(pid {child}) ended with exit code -15 before it sent groq's list")
+
+
+def test_a_fetch_process_refuses_to_fork_beside_other_threads(provider_env):
+    # This test's process runs the loopback server's thread.
+    with pytest.raises(RuntimeError, match="must start before any thread"):
+        FetchProcess(["groq"], HttpPolicy(), load_settings(), max_workers=1)
 
 
 class _TwoArgumentError(Exception):
