@@ -27,6 +27,9 @@ from typing import Any
 from catalog_pipeline.pipeline.errors import ProviderFetchError
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy
 from catalog_pipeline.pipeline.packed import SPOOL_PIECE, Packed, Spool
+# Imported here, not in the child: the adapters and pandas take about 0.5 s, which the worker
+# spends while it waits for its assignment.
+from catalog_pipeline.provider_calls import fetch_provider
 from catalog_pipeline.settings import CatalogSettings
 
 _HEADER = struct.Struct("!Q")  # the length of the pickled message that follows
@@ -125,8 +128,6 @@ class FetchProcess:
 
 
 def _fetch_and_send(slugs: list[str], policy: HttpPolicy, settings: CatalogSettings, max_workers: int, write_end: int) -> None:
-    from catalog_pipeline.provider_calls import fetch_provider
-
     sending = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:

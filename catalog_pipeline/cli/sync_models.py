@@ -75,10 +75,9 @@ def main(argv: list[str] | None = None) -> int:
 def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWorkers) -> int:
     from catalog_pipeline.db.archive import last_fetch_pages
     from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine, describe_database_url
-    from catalog_pipeline.db.second_source import ROUTER_SLUG
     from catalog_pipeline.instance import open_instance, prepare_dagster_home
     from catalog_pipeline.pipeline.credentials import missing_key_reason
-    from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS
+    from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS, ROUTER_SLUG
 
     unknown = [slug for slug in args.providers or [] if slug not in ADAPTERS]
     if args.accept_pending and args.accept_pending not in ADAPTERS:

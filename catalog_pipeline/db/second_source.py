@@ -26,13 +26,13 @@ from sqlalchemy import Connection, select
 
 from catalog_pipeline.pipeline.money import InvalidPrice, per_million_tokens
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
+from catalog_pipeline.providers import ROUTER_SLUG
 
 from .canonical import canonical_slug, strong_link
 from .schema import models, providers
 
 PROVIDER = "provider"
 HUGGINGFACE_ROUTER = "huggingface-router"
-ROUTER_SLUG = "huggingface"
 # The router's name for a serving provider -> this catalog's slug (only providers the catalog syncs).
 ROUTER_PROVIDER_NAMES = {
     "groq": "groq",

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas (0.25 s to import) is imported where a frame is made: the catalog's schema and the provider
+# specs import this module, and `sync-models` reads both before it hands a worker its providers.
 
 
 class SkipModel(Exception):
@@ -80,6 +83,8 @@ assert MODEL_COLUMNS == tuple(f.name for f in fields(ModelRecord))
 
 
 def records_to_frame(records: list[ModelRecord]) -> pd.DataFrame:
+    import pandas as pd
+
     data = {column: [getattr(r, column) for r in records] for column in MODEL_COLUMNS}
     frame = pd.DataFrame(data, columns=list(MODEL_COLUMNS))
     return frame.astype(MODEL_FRAME_DTYPES)
@@ -87,6 +92,8 @@ def records_to_frame(records: list[ModelRecord]) -> pd.DataFrame:
 
 def frame_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
     """Plain Python values (None for NA) of each catalog column."""
+    import pandas as pd
+
     columns = {}
     for column in MODEL_COLUMNS:
         values = frame[column].tolist()

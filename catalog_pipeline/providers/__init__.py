@@ -35,6 +35,10 @@ def discover_adapters() -> dict[str, ModuleType]:
     return dict(sorted(found.items()))
 
 
+# The router: its offers quote other providers' prices, their second source (db/second_source.py),
+# so its run comes first. Here rather than there: sync-models deals out the providers knowing it,
+# before it imports the catalog's loading code (and pandas).
+ROUTER_SLUG = "huggingface"
 ADAPTERS: dict[str, ModuleType] = discover_adapters()
 PROVIDER_SLUGS: list[str] = list(ADAPTERS)
 
