@@ -120,40 +120,36 @@ def test_a_list_that_fails_raises_the_error_an_in_process_fetch_raises(provider_
     assert lists["groq"]["pages"]
 
 
-def test_a_child_that_dies_mid_fetch_fails_the_lists_it_had_not_sent(provider_env):
+def _with_groq_held(provider_env, *slugs: str, mode: str, meanwhile) -> tuple[int, dict]:
+    """Runs the program while groq's answer is held: once groq has been asked, `meanwhile(child
+    pid)`, then a line to the program; returns the child's pid and the lists."""
     serve_all_providers(provider_env)
     asked, held = threading.Event(), threading.Event()
     provider_env.route(_path("groq"), Reply(status=200, body=b"{}", before_answer=asked.set, hold=held))
-    process = _fetch_process("xai", "groq", mode="wait")
+    process = _fetch_process(*slugs, mode=mode)
     try:
         child = json.loads(process.stdout.readline())["pid"]
-        assert json.loads(process.stdout.readline()) == {"in": "xai"}
+        if mode == "wait":
+            assert json.loads(process.stdout.readline()) == {"in": slugs[0]}
         assert asked.wait(timeout=60)
-        os.kill(child, signal.SIGKILL)
-        process.stdin.write("done\n")
+        meanwhile(child)
+        process.stdin.write("go on\n")
         process.stdin.flush()
         (lists,) = _lines(process)
     finally:
         held.set()
         process.kill()
+    return child, lists
+
+
+def test_a_child_that_dies_mid_fetch_fails_the_lists_it_had_not_sent(provider_env):
+    child, lists = _with_groq_held(provider_env, "xai", "groq", mode="wait", meanwhile=lambda pid: os.kill(pid, signal.SIGKILL))
     assert lists["xai"]["pages"]
     assert lists["groq"] == {"error": ["ProviderFetchError", f"the fetch process (pid {child}) ended with exit code -9 before it sent groq's list"]}
 
 
 def test_leaving_stops_a_child_still_fetching(provider_env):
-    serve_all_providers(provider_env)
-    asked, held = threading.Event(), threading.Event()
-    provider_env.route(_path("groq"), Reply(status=200, body=b"{}", before_answer=asked.set, hold=held))
-    process = _fetch_process("groq", mode="leave")
-    try:
-        child = json.loads(process.stdout.readline())["pid"]
-        assert asked.wait(timeout=60)
-        process.stdin.write("leave\n")
-        process.stdin.flush()
-        (lists,) = _lines(process)
-    finally:
-        held.set()
-        process.kill()
+    child, lists = _with_groq_held(provider_env, "groq", mode="leave", meanwhile=lambda pid: None)
     assert lists["groq"]["error"][1].endswith(f"(pid {child}) ended with exit code -15 before it sent groq's list")
 
 
