@@ -9,7 +9,8 @@ wait for nothing but the network.
 The child is forked before the worker starts any thread, fetches with the same client, policy and
 redactor as in-process fetches (`provider_calls.fetch_provider`), and sends each list back page by
 page over a pipe (pickled, each page's body as held: deflated unless small) once the whole list is
-in, or the list's error. The parent resolves one Future per provider as each list arrives; a child
+in, or the list's error. Pickle is safe here: both ends are this program, and a provider's bytes
+cross only as bytes. The parent resolves one Future per provider as each list arrives; a child
 that ends early fails the providers it had not sent.
 """
 
@@ -27,8 +28,7 @@ from typing import Any
 from catalog_pipeline.pipeline.errors import ProviderFetchError
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy
 from catalog_pipeline.pipeline.packed import SPOOL_PIECE, Packed, Spool
-# Imported here, not in the child: the adapters and pandas take about 0.5 s, which the worker
-# spends while it waits for its assignment.
+# Imported here, not in the child: the worker imports the adapters while it waits for its share.
 from catalog_pipeline.provider_calls import fetch_provider
 from catalog_pipeline.settings import CatalogSettings
 

@@ -3,7 +3,8 @@
 A provider's run is Python under one GIL (Dagster's bookkeeping, pandas, spelling the COPY text), so
 one process keeps one core busy however many fetches are in flight. A worker is started first thing,
 before the command imports Dagster, so both import it at once on their own cores; it is then
-given its share of the providers, fetches them, and waits. The main process keeps the router (its
+given its share of the providers, fetches them (in a child process of its own, where its runs
+never hold the fetches up: fetch_process.py), and waits. The main process keeps the router (its
 offers are the others' second price source) and tells the workers to start their runs once the
 router's run is over. It also keeps every cross-provider refresh, the last one after every worker
 has reported. All runs are recorded in the same instance and lock their provider's rows as any two
