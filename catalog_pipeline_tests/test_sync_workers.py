@@ -10,7 +10,6 @@ import time
 from dataclasses import replace
 
 import dagster as dg
-import pytest
 from sqlalchemy import func, select
 
 from catalog_pipeline.db.archive import archive_pages
