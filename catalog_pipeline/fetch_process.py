@@ -27,7 +27,7 @@ from typing import Any
 
 from catalog_pipeline.pipeline.errors import ProviderFetchError
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy
-from catalog_pipeline.pipeline.packed import SPOOL_PIECE, Packed, Spool
+from catalog_pipeline.pipeline.packed import Packed, Spool
 # Imported here, not in the child: the worker imports the adapters while it waits for its share.
 from catalog_pipeline.provider_calls import fetch_provider
 from catalog_pipeline.settings import CatalogSettings
@@ -111,9 +111,7 @@ class FetchProcess:
                 if kind == "page":
                     url, status, fetched_at, held, size, deflated = rest
                     # A large body goes to disk, as in-process fetches keep it (packed.py).
-                    packed = Packed.of_portable(held, size, deflated)
-                    if len(held) >= SPOOL_PIECE:
-                        packed = packed.spooled(spools.setdefault(slug, Spool()))
+                    packed = Packed.of_portable(held, size, deflated).spooled(spools.setdefault(slug, Spool()))
                     pages.setdefault(slug, []).append(FetchedPage(url, status, packed, fetched_at=fetched_at))
                 elif kind == "done":
                     self.futures[slug].set_result(pages.pop(slug, []))

@@ -21,11 +21,10 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import PrivateAttr
 
-from catalog_pipeline.db.second_source import ROUTER_SLUG
 from catalog_pipeline.defs.outcome import run_outcome, sync_counts
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy
-from catalog_pipeline.providers import adapter_for
+from catalog_pipeline.providers import ROUTER_SLUG, adapter_for
 from catalog_pipeline.run_liveness import fail_dead_runs, owner_tags
 from catalog_pipeline.settings import CatalogSettings, load_settings
 

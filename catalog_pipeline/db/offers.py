@@ -36,8 +36,12 @@ def blended_price(prompt: Decimal | None, completion: Decimal | None) -> Decimal
 
 
 def offer_sort_key(offer: dict[str, Any]) -> tuple:
-    blended = blended_price(offer["pricing_prompt"], offer["pricing_completion"])
-    return (blended is None, blended if blended is not None else Decimal(0), offer["provider"], offer["model"])
+    return cheapest_first_key(blended_price(offer["pricing_prompt"], offer["pricing_completion"]), offer["provider"], offer["model"])
+
+
+def cheapest_first_key(blended: Decimal | None, provider: str, model: str) -> tuple:
+    """The offers' order: cheapest blended price first, unknown last, then provider, then model."""
+    return (blended is None, blended if blended is not None else Decimal(0), provider, model)
 
 
 def offers(query: str, *, database_url: str | None = None) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _spelled_string
 from typing import Any
 
-from catalog_pipeline.db.offers import blended_price, offer_sort_key
+from catalog_pipeline.db.offers import blended_price, cheapest_first_key, offer_sort_key
 from catalog_pipeline.pipeline.money import to_fixed_point
 
 FORMAT = "model-catalog-sync/catalog"
@@ -110,8 +110,8 @@ def canonical_section_text(lines: Iterable[list[str | None]], hf_ids_of) -> str:
 
 
 def _line_sort_key(offer: tuple[str | None, str, str]) -> tuple:
-    blended, provider, model = offer  # the order of offer_sort_key: cheapest, unknown last, then names
-    return (blended is None, Decimal(blended) if blended is not None else Decimal(0), provider, model)
+    blended, provider, model = offer
+    return cheapest_first_key(None if blended is None else Decimal(blended), provider, model)
 
 
 def _cheapest_first(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
