@@ -50,7 +50,7 @@ def _no_row_by_row_diff(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("the shortcut should have been taken")
 
-    monkeypatch.setattr(load_module, "_stored_models", refuse)
+    monkeypatch.setattr(load_module, "_diff", refuse)
 
 
 def _values(column: str) -> list:

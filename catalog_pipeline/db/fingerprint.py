@@ -33,6 +33,7 @@ from catalog_pipeline.pipeline.records import MODEL_COLUMNS, MODEL_FRAME_DTYPES,
 # only makes every row diff once.
 _KEYS = {"any": "catalog-rows-v1!", "decimal": "catalog-decimal1", "date": "catalog-date-v1!"}
 _PRICES = frozenset(PRICE_COLUMNS)
+_TYPED = _PRICES | {"deprecation_date", "expiration_date"}  # the columns a typed text may apply to
 _MISSING = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -56,7 +57,8 @@ def _column_hashes(series: pd.Series, column: str) -> np.ndarray:
     if dtype == "string":
         hashes[present] = hash_object_array(values, _KEYS["any"], "utf8")  # str only: the dtype says so
         return hashes
-    texts, key = _typed_texts(values, column) or (_serialized(values), _KEYS["any"])
+    typed = _typed_texts(values, column) if column in _TYPED else None  # JSON columns hold lists and dicts
+    texts, key = typed or (_serialized(values), _KEYS["any"])
     hashes[present] = hash_object_array(np.array(texts, dtype=object), key, "utf8")
     return hashes
 

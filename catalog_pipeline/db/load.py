@@ -19,29 +19,30 @@ from __future__ import annotations
 
 import gc
 import json
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, Callable, Iterator
 
 import numpy as np
 import orjson
 import pandas as pd
-from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, frame_columns
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
+from .background import in_background
 from .bulk_write import batches, insert_models, one_of, update_models
 from .changes import record_load_changes
 from .fingerprint import row_fingerprints
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable, stored_json
-from .list_digest import fingerprints_digest, list_digest
+from .list_digest import catalog_state, fingerprints_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import CONTENT_COLUMNS, HASHED_COLUMNS, JSON_COLUMNS, NULL, content_hash, frame_text, row_hashes, value_text
 from .schema import models, providers
@@ -128,19 +129,21 @@ def _load(
         listed.fingerprints  # SQLite's write lock admits one writer: taken before it
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
-        # A first load needs no fingerprint before its rows are spelled (PostgreSQL's takes them a
-        # slice at a time, see `_Listed.spell`); any other compares them first.
-        digest = fingerprints_digest(listed.fingerprints) if postgresql and digest_before is not None else None
-        if _same_list_on_same_rows(conn, provider_id, digest, digest_before):
-            report = LoadReport(provider_id=provider_id, diff=CatalogDiff(unchanged=len(frame)), dry_run=dry_run, synced_at=now)
-            if dry_run:
-                transaction.rollback()
-            else:
-                conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
-            return report
-        stored = _stored_models(conn, provider_id)
-        diff, plan = _diff(conn, provider_id, listed, stored, now)
-        shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed)
+        digest = None
+        if postgresql:
+            # The server reads the rows' state and stored fingerprints while Python fingerprints the
+            # list. A first load needs no fingerprint before its rows are spelled (it takes them a
+            # slice at a time, see `_Listed.spell`); any other compares them first.
+            with in_background(_stored_state, conn, provider_id, digest_before is not None) as stored_later:
+                digest = fingerprints_digest(listed.fingerprints) if digest_before is not None else None
+                state, stored = stored_later()
+            if _same_list_on_same_rows(digest, state, digest_before):
+                return _unchanged(conn, transaction, provider_id, len(frame), now, dry_run)
+        else:
+            stored = _stored_models(conn, provider_id)
+        match = _Match.of(stored, listed)
+        diff, plan = _diff(conn, provider_id, listed, stored, match, now)
+        shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed, match)
         if shrink:
             diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
         report = LoadReport(provider_id=provider_id, diff=diff, dry_run=dry_run, synced_at=now, shrink_guard=shrink)
@@ -167,18 +170,50 @@ def _load(
     return report
 
 
-def _same_list_on_same_rows(conn: Connection, provider_id: int, digest: str | None, digest_before: str | None) -> bool:
-    # The rows' fingerprint costs a pass over them: taken only when the list itself is the same.
-    if digest is None or digest_before is None or not digest_before.startswith(f"{digest}:"):
-        return False
-    return digest_before == list_digest(conn, provider_id, digest)
+def _stored_state(conn: Connection, provider_id: int, with_state: bool) -> tuple[str | None, pd.DataFrame]:
+    """The rows' state (`list_digest.catalog_state`, when a list digest could match it) and the
+    stored fingerprints. Both are read in one go: when the list turns out to be the same, the
+    fingerprints are dropped, but they cost the server its other core, not the load its time."""
+    return (catalog_state(conn, provider_id) if with_state else None), _stored_models(conn, provider_id)
 
 
-def deactivation_guard_reason(slug: str, stored: pd.DataFrame, listed: "_Listed") -> str | None:
+def _same_list_on_same_rows(digest: str | None, state: str | None, digest_before: str | None) -> bool:
+    return None not in (digest, state, digest_before) and digest_before == f"{digest}:{state}"
+
+
+def _unchanged(conn: Connection, transaction, provider_id: int, listed: int, now: datetime, dry_run: bool) -> LoadReport:
+    report = LoadReport(provider_id=provider_id, diff=CatalogDiff(unchanged=listed), dry_run=dry_run, synced_at=now)
+    if dry_run:
+        transaction.rollback()
+    else:
+        conn.execute(update(providers).where(providers.c.id == provider_id).values(last_synced_at=now))
+    return report
+
+
+@dataclass
+class _Match:
+    """Where each listed row is stored (`at`: its position among the stored rows, -1 when new) and
+    which stored rows the list still names, from one hash table of the stored ids."""
+
+    at: np.ndarray
+    known: np.ndarray  # per listed row
+    still_listed: np.ndarray  # per stored row
+
+    @classmethod
+    def of(cls, stored: pd.DataFrame, listed: "_Listed") -> "_Match":
+        at = stored.index.get_indexer(listed.ids)
+        known = at >= 0
+        still_listed = np.zeros(len(stored), dtype=bool)
+        still_listed[at[known]] = True
+        return cls(at=at, known=known, still_listed=still_listed)
+
+
+def deactivation_guard_reason(slug: str, stored: pd.DataFrame, listed: "_Listed", match: _Match) -> str | None:
     """Why this list must deactivate nothing (reported by the `shrink_guard` check), or None."""
-    active = stored.index[stored["is_active"].to_numpy(dtype=bool)]
-    return shrink_guard_reason(slug, len(active), int(listed.is_active.sum())) or overlap_guard_reason(
-        slug, len(active), int(active.isin(listed.ids).sum()), len(listed.ids)
+    active = stored["is_active"].to_numpy(dtype=bool)
+    active_before = int(active.sum())
+    return shrink_guard_reason(slug, active_before, int(listed.is_active.sum())) or overlap_guard_reason(
+        slug, active_before, int((active & match.still_listed).sum()), len(listed.ids)
     )
 
 
@@ -351,18 +386,28 @@ def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> di
     """Full content of the given models, for the rows whose fingerprint or activity differs."""
     columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.list_fingerprint, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
     names = [column.name for column in columns]
-    if conn.dialect.name == "postgresql":  # psycopg's own types are the catalog's: no Row per model
-        with closing(conn.connection.dbapi_connection.cursor()) as cursor:
-            set_json_loads(_json_loads, cursor)
-            cursor.execute(
-                f"SELECT {', '.join(names)} FROM models WHERE provider_id = %s AND provider_model_id = ANY(%s)", (provider_id, model_ids)
-            )
-            rows = cursor.fetchall()
-    else:
+    if conn.dialect.name != "postgresql":
         rows = []
         for batch in batches(conn, model_ids):
             rows += conn.execute(select(*columns).where(models.c.provider_id == provider_id, one_of(conn, models.c.provider_model_id, batch))).all()
-    return {row[1]: dict(zip(names, row)) for row in rows}
+        return {row[1]: dict(zip(names, row)) for row in rows}
+    # psycopg's own types are the catalog's (no Row per model); JSON comes as text, parsed here.
+    selected = [f"{name}::text" if name in JSON_COLUMNS else name for name in names]
+    with closing(conn.connection.dbapi_connection.cursor()) as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(selected)} FROM models WHERE provider_id = %s AND provider_model_id = ANY(%s)", (provider_id, model_ids)
+        )
+        rows = cursor.fetchall()
+    stored = {row[1]: dict(zip(names, row)) for row in rows}
+    # Equal texts are given one value: a column of few distinct documents (the modalities) is
+    # parsed, and spelled again by the diff, once per document. The values are only read.
+    parsed: dict[str, Any] = {None: None}
+    for row in stored.values():
+        for column in JSON_COLUMNS:
+            text = row[column]
+            value = parsed.get(text, parsed)
+            row[column] = parsed.setdefault(text, _json_loads(text)) if value is parsed else value
+    return stored
 
 
 def _json_loads(text: str | bytes) -> Any:
@@ -386,7 +431,7 @@ class _Plan:
 
 
 def _diff(
-    conn: Connection, provider_id: int, listed: _Listed, stored: pd.DataFrame, now: datetime
+    conn: Connection, provider_id: int, listed: _Listed, stored: pd.DataFrame, match: _Match, now: datetime
 ) -> tuple[CatalogDiff, _Plan]:
     """Fingerprints and activity compared over whole columns; only rows that differ (or whose
     fingerprint is unknown) are spelled, read in full and diffed."""
@@ -396,20 +441,27 @@ def _diff(
         if conn.dialect.name != "postgresql":  # PostgreSQL's spells its rows a slice at a time as it sends them
             listed.spell_rows(plan.inserts)
         return diff, plan
-    before = stored.reindex(listed.ids)
-    known = listed.ids.isin(stored.index)
-    same_fingerprint = (before["list_fingerprint"].array == listed.fingerprints).to_numpy(dtype=bool, na_value=False)
-    # A deactivated model keeps its fingerprint, so activity is compared on its own.
-    same = known & same_fingerprint & (before["is_active"].to_numpy(dtype=bool, na_value=False) == listed.is_active)
+    at, known = np.where(match.known, match.at, 0), match.known
+    fingerprints = stored["list_fingerprint"]
+    stored_active = stored["is_active"].to_numpy(dtype=bool)
+    same = (
+        known
+        & fingerprints.notna().to_numpy()[at]  # an unknown fingerprint matches nothing
+        & (fingerprints.to_numpy(dtype="int64", na_value=0)[at] == listed.fingerprints)
+        # A deactivated model keeps its fingerprint, so activity is compared on its own.
+        & (stored_active[at] == listed.is_active)
+    )
     diff.unchanged = int(same.sum())
     plan.inserts = np.flatnonzero(~known).tolist()
     diff.added = listed.ids[plan.inserts].tolist()
     differing = np.flatnonzero(known & ~same).tolist()
-    listed.spell_rows(sorted(plan.inserts + differing))
-    old_rows = _stored_rows(conn, provider_id, listed.ids[differing].tolist())
-    _diff_rows(diff, plan, listed, differing, [old_rows[model_id] for model_id in listed.ids[differing]], now)
-    gone = stored.index.difference(listed.ids, sort=False)
-    diff.deactivated = gone[stored.loc[gone, "is_active"].to_numpy(dtype=bool)].tolist()
+    differing_ids = listed.ids[differing].tolist()
+    reader = in_background(_stored_rows, conn, provider_id, differing_ids) if conn.dialect.name == "postgresql" and differing else None
+    with reader or nullcontext(lambda: _stored_rows(conn, provider_id, differing_ids)) as old_rows_later:
+        listed.spell_rows(sorted(plan.inserts + differing))  # while the server reads the old rows
+        old_rows = old_rows_later()
+    _diff_rows(diff, plan, listed, differing, [old_rows[model_id] for model_id in differing_ids], now)
+    diff.deactivated = stored.index[stored_active & ~match.still_listed].tolist()
     return diff, plan
 
 
@@ -423,18 +475,23 @@ def _diff_rows(
     new_values = frame_columns(listed.frame.iloc[positions])
     moved: list[dict[str, Any]] = [{} for _ in positions]  # per row: column -> new value, where it differs
     for column in CONTENT_COLUMNS:
+        old_values = list(map(itemgetter(column), olds))
         if column in JSON_COLUMNS:
             # The same JSON text is the same document: only a row whose text differs is converted
-            # (a walk of the whole value) and compared.
-            listed_text = listed.texts[column]
-            for row, old, new, position in zip(moved, (old[column] for old in olds), new_values[column], positions):
-                if value_text(column, old) != listed_text[position]:
+            # (a walk of the whole value) and compared. Equal stored documents are one object
+            # (`_stored_rows`), spelled once.
+            listed_text, old_texts = listed.texts[column], {}
+            for row, old, new, position in zip(moved, old_values, new_values[column], positions):
+                old_text = old_texts.get(id(old))
+                if old_text is None:
+                    old_text = old_texts[id(old)] = value_text(column, old)
+                if old_text != listed_text[position]:
                     new = stored_json(column, new)
                     if old != new:
                         row[column] = new
             continue
         # `!=` first: most values are equal, and equal values are the same (see `_same`)
-        for row, old, new in zip(moved, (old[column] for old in olds), new_values[column]):
+        for row, old, new in zip(moved, old_values, new_values[column]):
             if old != new and not _same(old, new):
                 row[column] = new
     for position, old, changed in zip(positions, olds, moved):

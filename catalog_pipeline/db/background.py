@@ -1,0 +1,46 @@
+"""A read that the server answers while Python goes on with other work.
+
+A load's reads (every stored fingerprint, the full rows of those that moved) take the server a
+tenth of a second or more, during which the load's own Python work (fingerprinting the list,
+spelling the rows) could run on the other core. `in_background` runs one such read on a thread
+of its own: psycopg waits for the server without holding the interpreter lock.
+
+The load's connection is used by one thread at a time: the caller does not touch it until it has
+the read's result, and leaving the block always waits for the thread, so a failure on either side
+never leaves a query running on a connection that is being rolled back.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+@contextmanager
+def in_background(read: Callable[..., T], *args: Any) -> Iterator[Callable[[], T]]:
+    """Start `read(*args)` on a thread; the block gets a function that waits for its result (or
+    raises its error)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = read(*args)
+        except BaseException as error:  # handed to the caller, who raises it
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name=f"catalog-read-{getattr(read, '__name__', 'query')}", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    try:
+        yield result
+    finally:
+        thread.join()
