@@ -13,6 +13,7 @@ never leaves a query running on a connection that is being rolled back.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -44,3 +45,21 @@ def in_background(read: Callable[..., T], *args: Any) -> Iterator[Callable[[], T
         yield result
     finally:
         thread.join()
+
+
+@contextmanager
+def in_order(on_thread: bool) -> Iterator[Callable[..., None]]:
+    """The block gets `write(fn, *args)`: with `on_thread`, each call runs on one thread, in the
+    order given, while the caller goes on (it must not use the connection meanwhile); leaving the
+    block waits for them all and raises the first failure. Otherwise each runs at once."""
+    if not on_thread:
+        yield lambda fn, *args: fn(*args)
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-write")
+    submitted: list[Future] = []
+    try:
+        yield lambda fn, *args: submitted.append(pool.submit(fn, *args))
+        for future in submitted:
+            future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

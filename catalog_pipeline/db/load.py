@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, frame_columns
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
-from .background import in_background
+from .background import in_background, in_order
 from .bulk_write import batches, insert_models, one_of, update_models
 from .changes import record_load_changes
 from .fingerprint import row_fingerprints
@@ -54,6 +54,9 @@ _PRICE_SET = frozenset(PRICE_COLUMNS)
 # price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
 _PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
 SHRINK_GUARD_RATIO = 0.5
+# Differing rows are diffed and written in two slices when there are this many or more: the server
+# writes the first while Python spells and diffs the second.
+_DIFF_SLICE = 2500
 
 
 @dataclass
@@ -142,20 +145,20 @@ def _load(
         else:
             stored = _stored_models(conn, provider_id)
         match = _Match.of(stored, listed)
-        diff, plan = _diff(conn, provider_id, listed, stored, match, now)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed, match)
+        with in_order(on_thread=postgresql and not dry_run) as write:
+            diff, plan = _diff(conn, provider_id, listed, stored, match, now, run_id, None if dry_run else write)
         if shrink:
             diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
         report = LoadReport(provider_id=provider_id, diff=diff, dry_run=dry_run, synced_at=now, shrink_guard=shrink)
         if dry_run:
             transaction.rollback()
             return report
-        _apply(conn, provider_id, listed, plan, diff, now, last_synced_at, pause_point)
+        _finish_writes(conn, provider_id, diff, now, last_synced_at, pause_point)
         if stored.empty:  # the provider's first load: every one of its rows is new
             open_first_periods(conn, provider_id, now, run_id)
         else:
-            open_new_periods(conn, provider_id, diff.added, now, run_id)
-            reopen_periods(conn, plan.repriced, now, run_id)
+            open_new_periods(conn, provider_id, diff.added, now, run_id)  # the repriced rows' periods came with their slice
         report.changes = record_load_changes(conn, provider_id, diff, now, run_id, first_load=stored.empty)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         # Only a load that left the rows as the list says may be skipped when the list comes again.
@@ -305,7 +308,10 @@ class _Listed:
         )
         every_row = len(positions) == len(self.frame)  # distinct positions: then 0, 1, 2, ...
         for column, values in texts.items():
-            self.texts[column] = values if every_row else dict(zip(positions, values))
+            if every_row:
+                self.texts[column] = values
+            else:  # the slices of one load add up
+                self.texts.setdefault(column, {}).update(zip(positions, values))
 
     @staticmethod
     def _text(part: pd.DataFrame, fingerprints: np.ndarray, observed: list[datetime | None]) -> dict[str, list[str]]:
@@ -425,21 +431,32 @@ class _Plan:
     repriced: list[int] = field(default_factory=list)  # models.id of rows whose stored prices change
     changed_columns: set[str] = field(default_factory=set)  # content columns some update changes
 
+    def absorb(self, part: "_Plan") -> None:
+        self.updates += part.updates
+        self.rehash += part.rehash
+        self.repriced += part.repriced
+        self.changed_columns |= part.changed_columns
+
     def updated_columns(self) -> tuple[str, ...]:
         """What the updates write: a column no row changes keeps its stored value."""
         return (*(c for c in CONTENT_COLUMNS if c in self.changed_columns), *_UPDATE_BOOKKEEPING)
 
 
 def _diff(
-    conn: Connection, provider_id: int, listed: _Listed, stored: pd.DataFrame, match: _Match, now: datetime
+    conn: Connection, provider_id: int, listed: _Listed, stored: pd.DataFrame, match: _Match, now: datetime,
+    run_id: str | None, write: Callable[..., None] | None,
 ) -> tuple[CatalogDiff, _Plan]:
     """Fingerprints and activity compared over whole columns; only rows that differ (or whose
-    fingerprint is unknown) are spelled, read in full and diffed."""
+    fingerprint is unknown) are spelled, read in full and diffed. Each slice of them is handed to
+    `write` (None: a dry run) once diffed, with the rows added before them: on PostgreSQL the
+    server applies one slice while Python spells and diffs the next."""
     diff, plan = CatalogDiff(), _Plan()
     if stored.empty:  # a first load: every row is added (and its fingerprints are taken as it is spelled)
         plan.inserts, diff.added = list(range(len(listed.ids))), listed.ids.tolist()
         if conn.dialect.name != "postgresql":  # PostgreSQL's spells its rows a slice at a time as it sends them
             listed.spell_rows(plan.inserts)
+        if write:
+            write(insert_models, conn, listed, plan.inserts, provider_id, now)
         return diff, plan
     at, known = np.where(match.known, match.at, 0), match.known
     fingerprints = stored["list_fingerprint"]
@@ -454,15 +471,34 @@ def _diff(
     diff.unchanged = int(same.sum())
     plan.inserts = np.flatnonzero(~known).tolist()
     diff.added = listed.ids[plan.inserts].tolist()
+    diff.deactivated = stored.index[stored_active & ~match.still_listed].tolist()
     differing = np.flatnonzero(known & ~same).tolist()
     differing_ids = listed.ids[differing].tolist()
+    size = max(_DIFF_SLICE, -(-len(differing) // 2))
+    slices = [differing[start : start + size] for start in range(0, len(differing), size)] or [[]]
     reader = in_background(_stored_rows, conn, provider_id, differing_ids) if conn.dialect.name == "postgresql" and differing else None
     with reader or nullcontext(lambda: _stored_rows(conn, provider_id, differing_ids)) as old_rows_later:
-        listed.spell_rows(sorted(plan.inserts + differing))  # while the server reads the old rows
+        listed.spell_rows(sorted(plan.inserts + slices[0]))  # while the server reads the old rows
         old_rows = old_rows_later()
-    _diff_rows(diff, plan, listed, differing, [old_rows[model_id] for model_id in differing_ids], now)
-    diff.deactivated = stored.index[stored_active & ~match.still_listed].tolist()
+    if write and plan.inserts:
+        write(insert_models, conn, listed, plan.inserts, provider_id, now)
+    for number, positions in enumerate(slices):
+        if number:
+            listed.spell_rows(positions)
+        part = _Plan()
+        _diff_rows(diff, part, listed, positions, [old_rows[model_id] for model_id in listed.ids[positions]], now)
+        if write:
+            write(_write_slice, conn, listed, part, now, run_id)
+        plan.absorb(part)
     return diff, plan
+
+
+def _write_slice(conn: Connection, listed: _Listed, part: _Plan, now: datetime, run_id: str | None) -> None:
+    """A slice's updates, with the price periods of the rows it repriced."""
+    updates = part.updates if conn.dialect.name == "postgresql" else _with_listed_values(listed, part.updates)  # no COPY text elsewhere
+    update_models(conn, updates, part.updated_columns(), now, listed.texts)
+    update_models(conn, part.rehash, _REHASHED_COLUMNS, None)
+    reopen_periods(conn, part.repriced, now, run_id)
 
 
 def _diff_rows(
@@ -553,15 +589,12 @@ def _same(old: Any, new: Any) -> bool:
     return old == new
 
 
-def _apply(
-    conn: Connection, provider_id: int, listed: _Listed, plan: _Plan, diff: CatalogDiff, now: datetime,
+def _finish_writes(
+    conn: Connection, provider_id: int, diff: CatalogDiff, now: datetime,
     last_synced_at: datetime | None, pause_point: Callable[[Connection], None] | None,
 ) -> None:
-    insert_models(conn, listed, plan.inserts, provider_id, now)
-    if conn.dialect.name != "postgresql":  # no COPY text: each row written from its values
-        plan.updates = _with_listed_values(listed, plan.updates)
-    update_models(conn, plan.updates, plan.updated_columns(), now, listed.texts)
-    update_models(conn, plan.rehash, _REHASHED_COLUMNS, None)
+    """After the rows are inserted and updated: the deactivations (a crash test's `pause_point`
+    runs before them)."""
     if pause_point is not None:
         pause_point(conn)
     # The last sync that still listed these models is the provider's previous one.
