@@ -12,6 +12,7 @@ held until it commits (SQLite's `BEGIN IMMEDIATE` already admits one writer at a
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -30,27 +31,26 @@ _COPIED = ("provider_model_id", "kind", "field", "old_value", "new_value")  # ol
 
 
 def record_load_changes(
-    conn: Connection, provider_id: int, diff: Any, now: datetime, run_id: str | None, first_load: bool = False
+    conn: Connection, provider_id: int, diff: Any, now: datetime, run_id: str | None, first_load: bool = False,
+    spelled: "SpelledChanges | None" = None,
 ) -> dict[str, int]:
     """Write the changes of one load (a `load.CatalogDiff`); returns their count by kind.
     Call before the load replaces the pending price changes: a hold already pending with the
     same new price is not a new change. On a `first_load` every row of the provider was just
-    inserted: their `added` rows are copied from `models` by the database itself."""
+    inserted: their `added` rows are copied from `models` by the database itself. `spelled`: the
+    rest, spelled beforehand by `spell_load_changes` (PostgreSQL)."""
     already_held = {
         (row.provider_model_id, row.column_name, row.new_value)
         for row in conn.execute(select(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
     }
-    rows: list[dict[str, Any]] = [_row("relisted", model_id) for model_id in diff.reactivated]
-    rows += [_row("delisted", model_id) for model_id in diff.deactivated]
-    for model_id, fields in diff.updated.items():
-        for field, (old, new) in fields.items():
-            if field != "is_active":
-                rows.append(_row("changed", model_id, field, old, new))
-            elif new is False:  # listed, but marked inactive by the provider
-                rows.append(_row("delisted", model_id))
-    for held in diff.held:
-        if (held.provider_model_id, held.column, held.new) not in already_held:
-            rows.append(_row("price_held", held.provider_model_id, held.column, to_fixed_point(held.old), to_fixed_point(held.new)))
+    held = [
+        _row("price_held", held.provider_model_id, held.column, to_fixed_point(held.old), to_fixed_point(held.new))
+        for held in diff.held
+        if (held.provider_model_id, held.column, held.new) not in already_held
+    ]
+    if spelled is not None and conn.dialect.name == "postgresql" and not first_load:
+        return _copy_spelled(conn, [spelled, spell_changes(provider_id, held, now, run_id)])
+    rows = _listed_rows(diff) + held
     if first_load and diff.added:
         _lock_writers(conn)
         if conn.dialect.name == "postgresql":  # sorting 100k ids in memory, not in a temporary file
@@ -68,6 +68,24 @@ def record_load_changes(
     return write_changes(conn, provider_id, rows, now, run_id, added=diff.added)
 
 
+def spell_load_changes(provider_id: int, diff: Any, now: datetime, run_id: str | None) -> "SpelledChanges":
+    """The `COPY` text of a load's changes but its held prices (which depend on the pending ones):
+    spelled while the server is still writing the load's rows. Not for a first load."""
+    return spell_changes(provider_id, _listed_rows(diff), now, run_id, added=diff.added)
+
+
+def _listed_rows(diff: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [_row("relisted", model_id) for model_id in diff.reactivated]
+    rows += [_row("delisted", model_id) for model_id in diff.deactivated]
+    for model_id, fields in diff.updated.items():
+        for field, (old, new) in fields.items():
+            if field != "is_active":
+                rows.append(_row("changed", model_id, field, old, new))
+            elif new is False:  # listed, but marked inactive by the provider
+                rows.append(_row("delisted", model_id))
+    return rows
+
+
 def record_accepted(conn: Connection, provider_id: int, accepted: Iterable[Any], now: datetime) -> dict[str, int]:
     """Held price changes (`price_holds.HeldChange`) an operator has just applied."""
     rows = [_row("price_accepted", c.provider_model_id, c.column, to_fixed_point(c.old), to_fixed_point(c.new)) for c in accepted]
@@ -79,18 +97,9 @@ def write_changes(
     added: list[str] = (),
 ) -> dict[str, int]:
     """Write `rows`, after one `added` row per id in `added` (a first load adds one per model)."""
-    counts = Counter(row["kind"] for row in rows)
-    if added:
-        counts = Counter(added=len(added)) + counts
-    if not counts:
-        return {}
     if conn.dialect.name == "postgresql":
-        _lock_writers(conn)
-        stamp = "\t".join([str(provider_id), scalar_text(run_id), now.isoformat()])
-        text = "".join(f"{escaped(model_id)}\tadded\t\\N\t\\N\t\\N\t{stamp}\n" for model_id in added).encode()
-        text += copy_rows(([row[c] for c in _COPIED] for row in rows), (3, 4), stamp)
-        copy_text(conn, "catalog_changes", [*_COPIED, "provider_id", "run_id", "changed_at"], text)
-        return dict(counts)
+        return _copy_spelled(conn, [spell_changes(provider_id, rows, now, run_id, added)])
+    counts = _counts(rows, added)
     stamped = [
         {**row, "provider_id": provider_id, "run_id": run_id, "changed_at": now}
         for row in [*(_row("added", model_id) for model_id in added), *rows]
@@ -98,6 +107,36 @@ def write_changes(
     for start in range(0, len(stamped), _CHUNK):
         conn.execute(insert(catalog_changes), stamped[start : start + _CHUNK])
     return dict(counts)
+
+
+@dataclass
+class SpelledChanges:
+    """Change rows as `COPY` text for `catalog_changes`, and their count by kind."""
+
+    text: bytes
+    counts: Counter
+
+
+def spell_changes(provider_id: int, rows: list[dict[str, Any]], now: datetime, run_id: str | None, added: list[str] = ()) -> SpelledChanges:
+    """`rows` after one `added` row per id in `added`, spelled for `COPY`."""
+    stamp = "\t".join([str(provider_id), scalar_text(run_id), now.isoformat()])
+    text = "".join(f"{escaped(model_id)}\tadded\t\\N\t\\N\t\\N\t{stamp}\n" for model_id in added).encode()
+    text += copy_rows(([row[c] for c in _COPIED] for row in rows), (3, 4), stamp)
+    return SpelledChanges(text=text, counts=_counts(rows, added))
+
+
+def _copy_spelled(conn: Connection, parts: list[SpelledChanges]) -> dict[str, int]:
+    counts = sum((part.counts for part in parts), Counter())
+    if not counts:
+        return {}
+    _lock_writers(conn)
+    copy_text(conn, "catalog_changes", [*_COPIED, "provider_id", "run_id", "changed_at"], b"".join(part.text for part in parts))
+    return dict(counts)
+
+
+def _counts(rows: list[dict[str, Any]], added: list[str]) -> Counter:
+    counts = Counter(row["kind"] for row in rows)
+    return Counter(added=len(added)) + counts if added else counts
 
 
 def _lock_writers(conn: Connection) -> None:

@@ -38,7 +38,7 @@ from catalog_pipeline.pipeline.spec import ProviderSpec
 
 from .background import in_background, in_order
 from .bulk_write import batches, insert_models, one_of, update_models
-from .changes import record_load_changes
+from .changes import record_load_changes, spell_load_changes
 from .fingerprint import row_fingerprints
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable, stored_json
@@ -146,10 +146,13 @@ def _load(
             stored = _stored_models(conn, provider_id)
         match = _Match.of(stored, listed)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed, match)
+        spelled_changes = None
         with in_order(on_thread=postgresql and not dry_run) as write:
             diff, plan = _diff(conn, provider_id, listed, stored, match, now, run_id, None if dry_run else write)
-        if shrink:
-            diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
+            if shrink:
+                diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
+            if postgresql and not dry_run and not stored.empty:  # while the server writes the last slice
+                spelled_changes = spell_load_changes(provider_id, diff, now, run_id)
         report = LoadReport(provider_id=provider_id, diff=diff, dry_run=dry_run, synced_at=now, shrink_guard=shrink)
         if dry_run:
             transaction.rollback()
@@ -159,7 +162,7 @@ def _load(
             open_first_periods(conn, provider_id, now, run_id)
         else:
             open_new_periods(conn, provider_id, diff.added, now, run_id)  # the repriced rows' periods came with their slice
-        report.changes = record_load_changes(conn, provider_id, diff, now, run_id, first_load=stored.empty)
+        report.changes = record_load_changes(conn, provider_id, diff, now, run_id, first_load=stored.empty, spelled=spelled_changes)
         replace_pending(conn, provider_id, diff.held, now, run_id)
         # Only a load that left the rows as the list says may be skipped when the list comes again.
         clean = postgresql and not shrink and not diff.held

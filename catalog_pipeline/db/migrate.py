@@ -113,9 +113,24 @@ def schema_differences(engine: Engine) -> list:
             },
         )
         differences = compare_metadata(context, metadata_obj)
+        if conn.dialect.name == "postgresql":  # autogenerate does not compare them
+            differences += _storage_parameter_differences(conn, metadata_obj)
     if triggers is None:
         return differences
     return [d for d in differences if not (d[0] == "add_fk" and _checked_per_statement(d[1], triggers))]
+
+
+def _storage_parameter_differences(conn: Connection, metadata_obj) -> list:
+    """("storage_parameters", table, in schema.py, in the database) for each table whose storage
+    parameters (`postgresql_with`: the fillfactor) differ."""
+    stored = dict(conn.exec_driver_sql("SELECT relname, reloptions FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'").all())
+    differences = []
+    for table in metadata_obj.tables.values():
+        wanted = {name: str(value) for name, value in (table.dialect_options["postgresql"]["with"] or {}).items()}
+        found = dict(option.split("=", 1) for option in stored.get(table.name) or [])
+        if wanted != found:
+            differences.append(("storage_parameters", table.name, wanted, found))
+    return differences
 
 
 # (table, function, event, per row?, arguments) of each trigger enforcing a reference (revision 0005).

@@ -114,6 +114,10 @@ canonical_models = Table(
     Column("updated_at", Timestamp, nullable=False),
 )
 
+# Tables whose rows a sync updates in place, with the fillfactor that leaves room in each page for
+# a row's next version (PostgreSQL; revision 0008).
+UPDATED_IN_PLACE = {"models": 90, "model_price_history": 90}
+
 models = Table(
     "models",
     metadata_obj,
@@ -160,6 +164,7 @@ models = Table(
     Column("link_key", Text),
     Column("link_hash", String(40)),
     UniqueConstraint("provider_id", "provider_model_id", name="uq_models_provider_model"),
+    postgresql_with={"fillfactor": UPDATED_IN_PLACE["models"]},
 )
 Index("ix_models_provider_active", models.c.provider_id, models.c.is_active)
 Index("ix_models_canonical_model", models.c.canonical_model_id)
@@ -207,6 +212,7 @@ model_price_history = Table(
     Column("valid_to", Timestamp),
     *_price_columns(),
     Column("run_id", String(64)),
+    postgresql_with={"fillfactor": UPDATED_IN_PLACE["model_price_history"]},
 )
 Index("ix_model_price_history_model_time", model_price_history.c.model_id, model_price_history.c.valid_from)
 
