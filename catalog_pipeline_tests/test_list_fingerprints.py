@@ -196,3 +196,23 @@ def test_a_first_load_fingerprints_its_rows_slice_by_slice_as_the_whole_list_wou
     assert [stored[r.provider_model_id] for r in mixed] == whole.tolist()
     _note_writes(engine)
     assert _load(engine, mixed).diff.unchanged == len(mixed) and _written(engine) == []
+
+
+def test_a_list_in_another_order_is_matched_row_by_row(catalog_url: str) -> None:
+    # Stored rows come back in the order they were added: the same order matches them by
+    # position, any other through a lookup; both must pair each listed row with its own.
+    engine = catalog_engine(catalog_url)
+    _load(engine, RECORDS)
+    _note_writes(engine)
+    reordered = [*reversed(RECORDS[2:]), _with(RECORDS[1], description="moved"), RECORDS[0]]
+    report = _load(engine, reordered)
+    assert list(report.diff.updated) == ["m/1"] and report.diff.unchanged == len(RECORDS) - 1
+    assert _written(engine) == ["m/1"]
+    same_order = [*reordered[:-2], _with(RECORDS[1], description="moved again"), RECORDS[0]]
+    report = _load(engine, same_order)
+    assert list(report.diff.updated) == ["m/1"] and report.diff.unchanged == len(RECORDS) - 1
+    assert _written(engine) == ["m/1"] and _stored(engine, "m/1")["description"] == "moved again"
+    assert _load(engine, [*same_order[1:], same_order[0]]).diff.unchanged == len(RECORDS)
+    replaced = [_with(RECORDS[5], provider_model_id="m/9"), *same_order[1:]]  # as long: m/5 gives way to m/9
+    report = _load(engine, replaced)
+    assert (report.diff.added, report.diff.deactivated, report.diff.unchanged) == (["m/9"], ["m/5"], len(RECORDS) - 1)

@@ -207,6 +207,9 @@ class _Match:
 
     @classmethod
     def of(cls, stored: pd.DataFrame, listed: "_Listed") -> "_Match":
+        if stored.index.equals(listed.ids):  # the same ids in the same order: no hash table needed
+            at = np.arange(len(listed.ids))
+            return cls(at=at, known=np.ones(len(at), dtype=bool), still_listed=np.ones(len(at), dtype=bool))
         at = stored.index.get_indexer(listed.ids)
         known = at >= 0
         still_listed = np.zeros(len(stored), dtype=bool)
@@ -375,9 +378,13 @@ def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
     # which psycopg reads in C: half the time of a tuple per model.
     with closing(conn.connection.dbapi_connection.cursor()) as cursor:
         if conn.dialect.name == "postgresql":
+            # In the order the rows were added, which is the list's as long as the provider keeps
+            # its order: `_Match` then needs no hash table (only the aggregates' alignment is
+            # guaranteed; an order that differs only costs that shortcut).
             cursor.execute(
-                "SELECT array_agg(provider_model_id), array_agg(list_fingerprint), array_agg(is_active)"
-                " FROM models WHERE provider_id = %s", (provider_id,),
+                "SELECT array_agg(provider_model_id), array_agg(list_fingerprint), array_agg(is_active) FROM"
+                " (SELECT provider_model_id, list_fingerprint, is_active FROM models WHERE provider_id = %s ORDER BY id) AS stored",
+                (provider_id,),
             )
             ids, fingerprints, active = (column or [] for column in cursor.fetchone())
         else:
