@@ -45,21 +45,29 @@ def row_fingerprints(frame: pd.DataFrame) -> np.ndarray:
 
 def _column_hashes(series: pd.Series, column: str) -> np.ndarray:
     dtype = MODEL_FRAME_DTYPES[column]
-    hashes = np.full(len(series), _MISSING, dtype=np.uint64)
     missing = series.isna().to_numpy()
     if missing.all():
-        return hashes
-    present = ~missing
+        return np.full(len(series), _MISSING, dtype=np.uint64)
+    complete = not missing.any()  # most columns: hashed whole, with no mask
     if dtype in ("Int64", "boolean"):
-        hashes[present] = pd.util.hash_array(series.to_numpy(dtype="int64", na_value=0)[present], hash_key=_KEYS["any"], categorize=False)
-        return hashes
-    values = series.to_numpy(dtype=object)[present]
+        values = series.to_numpy(dtype="int64", na_value=0)
+        return _placed(pd.util.hash_array(values if complete else values[~missing], hash_key=_KEYS["any"], categorize=False), missing, complete)
+    values = series.to_numpy(dtype=object)
+    if not complete:
+        values = values[~missing]
     if dtype == "string":
-        hashes[present] = hash_object_array(values, _KEYS["any"], "utf8")  # str only: the dtype says so
-        return hashes
+        return _placed(hash_object_array(values, _KEYS["any"], "utf8"), missing, complete)  # str only: the dtype says so
     typed = _typed_texts(values, column) if column in _TYPED else None  # JSON columns hold lists and dicts
     texts, key = typed or (_serialized(values), _KEYS["any"])
-    hashes[present] = hash_object_array(np.array(texts, dtype=object), key, "utf8")
+    return _placed(hash_object_array(np.array(texts, dtype=object), key, "utf8"), missing, complete)
+
+
+def _placed(present_hashes: np.ndarray, missing: np.ndarray, complete: bool) -> np.ndarray:
+    """The hashes of the present values in their rows, a missing value's constant in the others."""
+    if complete:
+        return present_hashes
+    hashes = np.full(len(missing), _MISSING, dtype=np.uint64)
+    hashes[~missing] = present_hashes
     return hashes
 
 
