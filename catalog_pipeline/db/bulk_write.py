@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -68,7 +69,8 @@ def update_models(
         conn.exec_driver_sql("ALTER TABLE model_updates ADD PRIMARY KEY (id)")
         copy_text(conn, "model_updates", ["id", *columns], _staged_text(rows, columns, texts or {}))
         assignments = ", ".join([*(f"{c} = u.{c}" for c in columns), *(f"{c} = %(now)s" for c in touched)])
-        conn.exec_driver_sql(f"UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id", {"now": now} if touched else ())
+        with joined_by_index(conn):  # a slice of updates is not worth a scan of every model
+            conn.exec_driver_sql(f"UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id", {"now": now} if touched else ())
         conn.exec_driver_sql("DROP TABLE model_updates")
         return
     statement = (
@@ -79,6 +81,19 @@ def update_models(
     params = [{f"b_{k}": row[k] for k in ("id", *columns)} for row in rows]
     for start in range(0, len(params), _CHUNK):
         conn.execute(statement, params[start : start + _CHUNK])
+
+
+@contextmanager
+def joined_by_index(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: the statements run within join row by row through an index, never by hashing
+    (or sorting) a whole table: the planner's choice for a few thousand rows of a large table, and
+    whenever its statistics lag behind a first load. Left as it was after a failure: the
+    transaction is then rolled back, and the settings with it."""
+    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    yield
+    conn.exec_driver_sql("RESET enable_hashjoin")
+    conn.exec_driver_sql("RESET enable_mergejoin")
 
 
 def batches(conn: Connection, values: list[Any]) -> Iterator[list[Any]]:

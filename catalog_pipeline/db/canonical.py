@@ -29,7 +29,7 @@ from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, insert, not_, or_, select, text, update
 
-from .bulk_write import batches, one_of
+from .bulk_write import batches, joined_by_index, one_of
 from .changes import write_changes
 from .schema import canonical_models, models, providers
 
@@ -300,20 +300,17 @@ def _write_links(conn: Connection, changed: list[tuple]) -> None:
         # Each row by its primary key: at most 50,000 index lookups a statement. Left to itself the
         # planner hashes the whole table for each statement (seen here: 0.36 s of a 0.48 s update
         # of 20,000 links in a table of 420,000 rows whose statistics a first sync has outgrown).
-        conn.execute(text("SET LOCAL enable_hashjoin = off"))
-        conn.execute(text("SET LOCAL enable_mergejoin = off"))
-        for start in range(0, len(changed), size):
-            columns = list(zip(*changed[start:start + size]))
-            conn.execute(
-                text(
-                    f"UPDATE models SET {_LINK_COLUMNS} FROM unnest(CAST(:i AS bigint[]), CAST(:c AS integer[]),"
-                    " CAST(:m AS varchar[]), CAST(:k AS varchar[]), CAST(:g AS text[]), CAST(:h AS varchar[]))"
-                    " AS v(i, c, m, k, g, h) WHERE models.id = v.i"
-                ),
-                dict(zip("icmkgh", map(list, columns))),
-            )
-        conn.execute(text("RESET enable_hashjoin"))
-        conn.execute(text("RESET enable_mergejoin"))
+        with joined_by_index(conn):
+            for start in range(0, len(changed), size):
+                columns = list(zip(*changed[start:start + size]))
+                conn.execute(
+                    text(
+                        f"UPDATE models SET {_LINK_COLUMNS} FROM unnest(CAST(:i AS bigint[]), CAST(:c AS integer[]),"
+                        " CAST(:m AS varchar[]), CAST(:k AS varchar[]), CAST(:g AS text[]), CAST(:h AS varchar[]))"
+                        " AS v(i, c, m, k, g, h) WHERE models.id = v.i"
+                    ),
+                    dict(zip("icmkgh", map(list, columns))),
+                )
         return
     for start in range(0, len(changed), _UPDATE_CHUNK):
         chunk = changed[start:start + _UPDATE_CHUNK]
