@@ -1,7 +1,7 @@
 """A load diffs and writes the rows that moved a slice at a time (db/load.py `_DIFF_SLICE`); on
-PostgreSQL the server writes one slice on a thread of its own while Python diffs the next. The
-catalog it leaves is the one a load in one slice leaves, and a write that fails in any slice fails
-the whole load."""
+PostgreSQL, for a long list, the server writes one slice on a thread of its own while Python
+diffs the next. The catalog it leaves is the one a load in one slice leaves, and a write that
+fails in any slice fails the whole load."""
 
 from __future__ import annotations
 
@@ -69,6 +69,12 @@ def _catalog(engine: Engine, slug: str) -> dict[str, list]:
                 f"SELECT c.provider_model_id, c.kind, c.field, c.old_value, c.new_value FROM catalog_changes c {changes_of} ORDER BY c.id"
             ),
         }
+
+
+@pytest.fixture(autouse=True)
+def _side_by_side(monkeypatch) -> None:
+    """Reads and writes on the load's thread however short the list (as for 10,000 rows or more)."""
+    monkeypatch.setattr(load_module, "_SIDE_BY_SIDE_ROWS", 0)
 
 
 def test_a_load_in_slices_leaves_the_catalog_a_load_in_one_slice_leaves(catalog_url: str, monkeypatch) -> None:

@@ -54,9 +54,10 @@ _PRICE_SET = frozenset(PRICE_COLUMNS)
 # price_observed_at moves only when one of these does, so an unchanged price keeps its first sighting.
 _PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
 SHRINK_GUARD_RATIO = 0.5
-# Differing rows are diffed and written in two slices when there are this many or more: the server
+# Differing rows are diffed and written in two slices when there are more than this: the server
 # writes the first while Python spells and diffs the second.
 _DIFF_SLICE = 2500
+_SIDE_BY_SIDE_ROWS = 10_000
 
 
 @dataclass
@@ -133,11 +134,14 @@ def _load(
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
         digest = None
+        # Below this many rows the threads' hand-offs cost more than Python and the server gain.
+        beside = postgresql and len(frame) >= _SIDE_BY_SIDE_ROWS
         if postgresql:
             # The server reads the rows' state and stored fingerprints while Python fingerprints the
             # list. A first load needs no fingerprint before its rows are spelled (it takes them a
             # slice at a time, see `_Listed.spell`); any other compares them first.
-            with in_background(_stored_state, conn, provider_id, digest_before is not None) as stored_later:
+            reading = (in_background if beside else _at_once)(_stored_state, conn, provider_id, digest_before is not None)
+            with reading as stored_later:
                 digest = fingerprints_digest(listed.fingerprints) if digest_before is not None else None
                 state, stored = stored_later()
             if _same_list_on_same_rows(digest, state, digest_before):
@@ -147,8 +151,8 @@ def _load(
         match = _Match.of(stored, listed)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed, match)
         spelled_changes = None
-        with in_order(on_thread=postgresql and not dry_run) as write:
-            diff, plan = _diff(conn, provider_id, listed, stored, match, now, run_id, None if dry_run else write)
+        with in_order(on_thread=beside and not dry_run) as write:
+            diff = _diff(conn, provider_id, listed, stored, match, now, run_id, None if dry_run else write, beside)
             if shrink:
                 diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
             if postgresql and not dry_run and not stored.empty:  # while the server writes the last slice
@@ -176,6 +180,11 @@ def _load(
     return report
 
 
+def _at_once(read: Callable[..., Any], *args: Any):
+    """`in_background`'s shape for a read done there and then."""
+    return nullcontext(lambda: read(*args))
+
+
 def _stored_state(conn: Connection, provider_id: int, with_state: bool) -> tuple[str | None, pd.DataFrame]:
     """The rows' state (`list_digest.catalog_state`, when a list digest could match it) and the
     stored fingerprints. Both are read in one go: when the list turns out to be the same, the
@@ -199,7 +208,8 @@ def _unchanged(conn: Connection, transaction, provider_id: int, listed: int, now
 @dataclass
 class _Match:
     """Where each listed row is stored (`at`: its position among the stored rows, -1 when new) and
-    which stored rows the list still names, from one hash table of the stored ids."""
+    which stored rows the list still names: by position when both are in one order, else from one
+    hash table of the stored ids."""
 
     at: np.ndarray
     known: np.ndarray  # per listed row
@@ -435,17 +445,10 @@ def _json_loads(text: str | bytes) -> Any:
 
 @dataclass
 class _Plan:
-    inserts: list[int] = field(default_factory=list)  # positions in the listed frame
     updates: list[dict[str, Any]] = field(default_factory=list)
     rehash: list[dict[str, Any]] = field(default_factory=list)  # same content, other hash or fingerprint
     repriced: list[int] = field(default_factory=list)  # models.id of rows whose stored prices change
     changed_columns: set[str] = field(default_factory=set)  # content columns some update changes
-
-    def absorb(self, part: "_Plan") -> None:
-        self.updates += part.updates
-        self.rehash += part.rehash
-        self.repriced += part.repriced
-        self.changed_columns |= part.changed_columns
 
     def updated_columns(self) -> tuple[str, ...]:
         """What the updates write: a column no row changes keeps its stored value."""
@@ -454,20 +457,21 @@ class _Plan:
 
 def _diff(
     conn: Connection, provider_id: int, listed: _Listed, stored: pd.DataFrame, match: _Match, now: datetime,
-    run_id: str | None, write: Callable[..., None] | None,
-) -> tuple[CatalogDiff, _Plan]:
+    run_id: str | None, write: Callable[..., None] | None, beside: bool,
+) -> CatalogDiff:
     """Fingerprints and activity compared over whole columns; only rows that differ (or whose
     fingerprint is unknown) are spelled, read in full and diffed. Each slice of them is handed to
-    `write` (None: a dry run) once diffed, with the rows added before them: on PostgreSQL the
-    server applies one slice while Python spells and diffs the next."""
-    diff, plan = CatalogDiff(), _Plan()
+    `write` (None: a dry run) once diffed, with the rows added before them: `beside` (a long list
+    on PostgreSQL), the server reads the old rows while Python spells, and applies one slice while
+    Python diffs the next."""
+    diff = CatalogDiff()
     if stored.empty:  # a first load: every row is added (and its fingerprints are taken as it is spelled)
-        plan.inserts, diff.added = list(range(len(listed.ids))), listed.ids.tolist()
+        inserts, diff.added = list(range(len(listed.ids))), listed.ids.tolist()
         if conn.dialect.name != "postgresql":  # PostgreSQL's spells its rows a slice at a time as it sends them
-            listed.spell_rows(plan.inserts)
+            listed.spell_rows(inserts)
         if write:
-            write(insert_models, conn, listed, plan.inserts, provider_id, now)
-        return diff, plan
+            write(insert_models, conn, listed, inserts, provider_id, now)
+        return diff
     at, known = np.where(match.known, match.at, 0), match.known
     fingerprints = stored["list_fingerprint"]
     stored_active = stored["is_active"].to_numpy(dtype=bool)
@@ -479,19 +483,18 @@ def _diff(
         & (stored_active[at] == listed.is_active)
     )
     diff.unchanged = int(same.sum())
-    plan.inserts = np.flatnonzero(~known).tolist()
-    diff.added = listed.ids[plan.inserts].tolist()
+    inserts = np.flatnonzero(~known).tolist()
+    diff.added = listed.ids[inserts].tolist()
     diff.deactivated = stored.index[stored_active & ~match.still_listed].tolist()
     differing = np.flatnonzero(known & ~same).tolist()
     differing_ids = listed.ids[differing].tolist()
     size = max(_DIFF_SLICE, -(-len(differing) // 2))
     slices = [differing[start : start + size] for start in range(0, len(differing), size)] or [[]]
-    reader = in_background(_stored_rows, conn, provider_id, differing_ids) if conn.dialect.name == "postgresql" and differing else None
-    with reader or nullcontext(lambda: _stored_rows(conn, provider_id, differing_ids)) as old_rows_later:
-        listed.spell_rows(sorted(plan.inserts + slices[0]))  # while the server reads the old rows
+    with (in_background if beside and differing else _at_once)(_stored_rows, conn, provider_id, differing_ids) as old_rows_later:
+        listed.spell_rows(sorted(inserts + slices[0]))  # while the server reads the old rows
         old_rows = old_rows_later()
-    if write and plan.inserts:
-        write(insert_models, conn, listed, plan.inserts, provider_id, now)
+    if write and inserts:
+        write(insert_models, conn, listed, inserts, provider_id, now)
     for number, positions in enumerate(slices):
         if number:
             listed.spell_rows(positions)
@@ -499,8 +502,7 @@ def _diff(
         _diff_rows(diff, part, listed, positions, [old_rows[model_id] for model_id in listed.ids[positions]], now)
         if write:
             write(_write_slice, conn, listed, part, now, run_id)
-        plan.absorb(part)
-    return diff, plan
+    return diff
 
 
 def _write_slice(conn: Connection, listed: _Listed, part: _Plan, now: datetime, run_id: str | None) -> None:
