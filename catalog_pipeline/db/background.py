@@ -1,18 +1,18 @@
-"""A read that the server answers while Python goes on with other work.
+"""Database work the server does while the load's Python goes on with other work.
 
-A load's reads (every stored fingerprint, the full rows of those that moved) take the server a
-tenth of a second or more, during which the load's own Python work (fingerprinting the list,
-spelling the rows) could run on the other core. `in_background` runs one such read on a thread
-of its own: psycopg waits for the server without holding the interpreter lock.
+A load's reads (every stored fingerprint, the full rows of those that moved) and writes (a slice
+of updates with their price periods) take the server a tenth of a second or more, during which
+the load's own Python work (fingerprinting the list, spelling and diffing rows) could run on the
+other core. `in_background` runs one read, `in_order` a queue of writes, on a thread of their own:
+psycopg waits for the server without holding the interpreter lock.
 
 The load's connection is used by one thread at a time: the caller does not touch it until it has
-the read's result, and leaving the block always waits for the thread, so a failure on either side
-never leaves a query running on a connection that is being rolled back.
+the read's result or the writes are done, and leaving either block always waits for the thread,
+so a failure on either side never leaves a statement running on a connection being rolled back.
 """
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TypeVar
@@ -24,27 +24,11 @@ T = TypeVar("T")
 def in_background(read: Callable[..., T], *args: Any) -> Iterator[Callable[[], T]]:
     """Start `read(*args)` on a thread; the block gets a function that waits for its result (or
     raises its error)."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = read(*args)
-        except BaseException as error:  # handed to the caller, who raises it
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, name=f"catalog-read-{getattr(read, '__name__', 'query')}", daemon=True)
-    thread.start()
-
-    def result() -> T:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
-
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-read")
     try:
-        yield result
+        yield pool.submit(read, *args).result
     finally:
-        thread.join()
+        pool.shutdown(wait=True)
 
 
 @contextmanager
