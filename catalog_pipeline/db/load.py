@@ -133,20 +133,22 @@ def _load(
         listed.fingerprints  # SQLite's write lock admits one writer: taken before it
     with engine.connect() as conn, conn.begin() as transaction:
         provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
-        digest = None
         # Below this many rows the threads' hand-offs cost more than Python and the server gain.
         beside = postgresql and len(frame) >= _SIDE_BY_SIDE_ROWS
-        if postgresql:
-            # The server reads the rows' state and stored fingerprints while Python fingerprints the
-            # list. A first load needs no fingerprint before its rows are spelled (it takes them a
-            # slice at a time, see `_Listed.spell`); any other compares them first.
-            reading = (in_background if beside else _at_once)(_stored_state, conn, provider_id, digest_before is not None)
-            with reading as stored_later:
+        # A first load needs no fingerprint before its rows are spelled (PostgreSQL's takes them a
+        # slice at a time, see `_Listed.spell`); any other on PostgreSQL compares them first.
+        stored = state = digest = None
+        if beside:  # the server reads the rows' state and stored fingerprints while Python fingerprints the list
+            with in_background(_stored_state, conn, provider_id, digest_before is not None) as stored_later:
                 digest = fingerprints_digest(listed.fingerprints) if digest_before is not None else None
                 state, stored = stored_later()
-            if _same_list_on_same_rows(digest, state, digest_before):
-                return _unchanged(conn, transaction, provider_id, len(frame), now, dry_run)
-        else:
+        elif postgresql and digest_before is not None:
+            digest = fingerprints_digest(listed.fingerprints)
+            if digest_before.startswith(f"{digest}:"):  # the rows' state costs a pass over them: only for the same list
+                state = catalog_state(conn, provider_id)
+        if _same_list_on_same_rows(digest, state, digest_before):
+            return _unchanged(conn, transaction, provider_id, len(frame), now, dry_run)
+        if stored is None:
             stored = _stored_models(conn, provider_id)
         match = _Match.of(stored, listed)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed, match)
