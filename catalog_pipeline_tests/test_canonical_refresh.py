@@ -112,10 +112,10 @@ def _refreshed_as_from_scratch(engine) -> tuple:
     planned = []
     original = canonical.plan_links
 
-    def counting(rows):
+    def counting(rows, *args):
         rows = list(rows)
         planned.append(len(rows))
-        return original(rows)
+        return original(rows, *args)
 
     canonical.plan_links = counting
     try:

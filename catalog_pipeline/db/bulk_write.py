@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, any_, bindparam, insert, update
+from sqlalchemy import BigInteger, Connection, Integer, String, Text, any_, bindparam, cast, insert, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import NullType
 
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS
 
-from .row_text import JSON_COLUMNS, NULL, copy_lines, copy_rows, scalar_text
+from .row_text import JSON_COLUMNS, NULL, copy_columns, copy_lines, copy_rows, scalar_text
 from .schema import models
 
 if TYPE_CHECKING:
@@ -106,10 +107,37 @@ def batches(conn: Connection, values: list[Any]) -> Iterator[list[Any]]:
 
 
 def one_of(conn: Connection, column, values: list[Any]):
-    """`column IN values`; on PostgreSQL one array parameter (`= ANY(...)`) instead of one per value."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
+    """`column IN values`; on PostgreSQL one array parameter (`= ANY(...)`) instead of one per value,
+    sent as the array's text: psycopg's own array dumper spends about 2 µs a value in Python."""
+    if conn.dialect.name != "postgresql":
+        return column.in_(values)
+    # Untyped, so that the server takes the parameter as the array itself (a plan's constant), not
+    # as text to convert while the statement runs.
+    if isinstance(column.type, Integer) and all(type(value) is int for value in values):
+        return column == any_(cast(bindparam(None, "{" + ",".join(map(str, values)) + "}", type_=NullType()), ARRAY(BigInteger())))
+    if isinstance(column.type, String) and all(type(value) is str for value in values):
+        return column == any_(cast(bindparam(None, _text_array(values), type_=NullType()), ARRAY(Text())))
+    return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
+
+
+_ARRAY_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def _text_array(values: list[str]) -> str:
+    """PostgreSQL's text form of a text array: each element quoted, a backslash or quote escaped."""
+    return "{" + ",".join(['"' + value.translate(_ARRAY_ESCAPES) + '"' for value in values]) + "}"
+
+
+def stage_rows(conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: a temporary table `table` of (name, type) `columns`, keyed on the first, dropped
+    at commit, holding `rows` sent as COPY text: the other side of one set-based statement, with
+    no parameter per value."""
+    names = [name for name, _ in columns]
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE {table} ({', '.join(f'{name} {kind}' for name, kind in columns)}, PRIMARY KEY ({names[0]}))"
+        " ON COMMIT DROP"
+    )
+    copy_text(conn, table, names, copy_columns(list(zip(*rows)) or [[] for _ in names]))
 
 
 def copy_text(conn: Connection, table: str, columns: Sequence[str], text: bytes | Iterator[bytes]) -> None:

@@ -29,7 +29,7 @@ from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, insert, not_, or_, select, text, update
 
-from .bulk_write import batches, joined_by_index, one_of
+from .bulk_write import batches, joined_by_index, one_of, stage_rows
 from .changes import write_changes
 from .schema import canonical_models, models, providers
 
@@ -42,14 +42,14 @@ CONFIDENCE = {HF_ID: "high", CURATED: "high", NORMALIZED_NAME: "low"}
 HF_ID_PROVIDERS = frozenset({"deepinfra", "together", "featherless", "nebius", "novita", "chutes", "huggingface"})
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ID_SUFFIXES = {"chutes": "-TEE"}
+_SEPARATORS = re.compile(r"[\s_]+")
 
 
 class AliasFileError(ValueError):
     """The curated alias file is malformed; the message names the entry."""
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):  # a tuple: a first refresh plans one per row
     slug: str
     hf_id: str | None
     method: str
@@ -72,7 +72,7 @@ def canonical_slug(hf_id: str) -> str:
 def normalized_name(model_id: str) -> str:
     """'meta-llama/Llama-3.3-70B-Instruct:free' -> 'llama-3.3-70b-instruct'."""
     name = model_id.rsplit("/", 1)[-1].split(":", 1)[0].lower()
-    return re.sub(r"[\s_]+", "-", name).strip("-")
+    return _SEPARATORS.sub("-", name).strip("-")
 
 
 def declared_hf_id(provider_slug: str, model_id: str, metadata: dict[str, Any] | None) -> str | None:
@@ -134,24 +134,23 @@ class CatalogRow(NamedTuple):  # a tuple: 400k of them are built per refresh
     is_active: bool
 
 
-def plan_links(rows: Iterable[CatalogRow]) -> dict[int, Link]:
-    """Row id -> link for every row some method links (pure: no database)."""
-    rows = list(rows)
+def plan_links(rows: Iterable[CatalogRow], grouped: dict[int, tuple[Link | None, str]] | None = None) -> dict[int, Link]:
+    """Row id -> link for every row some method links (pure: no database). `grouped`: what
+    `strong_and_group` gives for rows it already ran on."""
+    grouped = grouped or {}
     links: dict[int, Link] = {}
-    for row in rows:
-        link = strong_link(row.provider_slug, row.provider_model_id, row.metadata)
-        if link:
-            links[row.id] = link
     by_name: dict[str, set[str]] = {}
     hf_ids: dict[str, str] = {}  # slug -> the first stated hf_id
-    for link in links.values():
-        by_name.setdefault(normalized_name(link.slug), set()).add(link.slug)
-        if link.hf_id:
-            hf_ids.setdefault(link.slug, link.hf_id)
     unlinked: dict[str, list[CatalogRow]] = {}
     for row in rows:
-        if row.id not in links:
-            unlinked.setdefault(normalized_name(row.provider_model_id), []).append(row)
+        link, name = grouped.get(row.id) or strong_and_group(row)
+        if link:
+            links[row.id] = link
+            by_name.setdefault(name, set()).add(link.slug)
+            if link.hf_id:
+                hf_ids.setdefault(link.slug, link.hf_id)
+        else:
+            unlinked.setdefault(name, []).append(row)
     for name, group in unlinked.items():
         known = by_name.get(name, set())
         if len(known) == 1:
@@ -185,16 +184,17 @@ def link_rules_fingerprint() -> str:
     return hashlib.sha1(rules.encode()).hexdigest()[:12]
 
 
-def link_group(row: CatalogRow) -> str:
-    """The name group whose rows this row's link depends on (and whose links depend on it)."""
+def strong_and_group(row: CatalogRow) -> tuple[Link | None, str]:
+    """The row's strong link, and the name group whose rows its link depends on (and whose links
+    depend on it)."""
     link = strong_link(row.provider_slug, row.provider_model_id, row.metadata)
-    return normalized_name(link.slug if link else row.provider_model_id)
+    return link, normalized_name(link.slug if link else row.provider_model_id)
 
 
 def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = False, examples: int = 50) -> LinkReport:
     """Bring every row's link up to date in one transaction; write only the rows whose link changed.
 
-    A row's link depends only on the rows of its name group (`link_group`), so only the groups of
+    A row's link depends only on the rows of its name group (`strong_and_group`), so only the groups of
     rows that are new, changed or planned under other rules since their last plan ("stale") are
     planned again, each whole: their links are what a plan of the whole catalog gives. `full`
     plans every row."""
@@ -202,7 +202,8 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
     prefix = f"{link_rules_fingerprint()}:"
     with engine.begin() as conn:
         stale = _catalog_rows(conn, None if full else _is_stale(prefix))
-        planned_keys = {item.row.id: prefix + link_group(item.row) for item in stale}
+        grouped = {item.row.id: strong_and_group(item.row) for item in stale}  # computed once, planned below
+        planned_keys = {row_id: prefix + name for row_id, (_, name) in grouped.items()}
         groups = {item.key for item in stale if item.key} | set(planned_keys.values())
         if full:
             others: list[_Stored] = []
@@ -214,7 +215,7 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
         # re-linked only, so a row a load changes meanwhile stays stale for the next refresh.
         current = stale + [item for item in others if item.row.id not in planned_keys]
         current.sort(key=lambda item: item.row.id)  # the plan's first stated hf_id is by row id
-        links = plan_links(item.row for item in current)
+        links = plan_links((item.row for item in current), grouped)
         ids = _ensure_canonical_models(conn, links.values(), now)
         slugs = {canonical_id: slug for slug, canonical_id in ids.items()}
         old_ids = list({item.link[0] for item in current if item.link[0] is not None} - slugs.keys())
@@ -287,7 +288,7 @@ def _link_summary(conn: Connection, examples: int) -> LinkReport:
 
 
 _UPDATE_CHUNK = 2000  # rows per UPDATE ... FROM (VALUES ...): 12,000 parameters, under SQLite's 32,766
-_ARRAY_CHUNKS = 25  # PostgreSQL takes six arrays per statement, however long: 50,000 rows at a time
+_LINK_UPDATE_COLUMNS = (("i", "bigint"), ("c", "integer"), ("m", "varchar"), ("k", "varchar"), ("g", "text"), ("h", "varchar"))
 _LINK_COLUMNS = "canonical_model_id = v.c, match_method = v.m, match_confidence = v.k, link_key = v.g, link_hash = v.h"
 
 
@@ -296,21 +297,13 @@ def _write_links(conn: Connection, changed: list[tuple]) -> None:
     if not changed:
         return
     if conn.dialect.name == "postgresql":
-        size = _UPDATE_CHUNK * _ARRAY_CHUNKS
-        # Each row by its primary key: at most 50,000 index lookups a statement. Left to itself the
-        # planner hashes the whole table for each statement (seen here: 0.36 s of a 0.48 s update
-        # of 20,000 links in a table of 420,000 rows whose statistics a first sync has outgrown).
+        stage_rows(conn, "link_updates", _LINK_UPDATE_COLUMNS, changed)
+        # Each row by its primary key. Left to itself the planner hashes the whole table (seen
+        # here: 0.36 s of a 0.48 s update of 20,000 links in a table of 420,000 rows whose
+        # statistics a first sync has outgrown).
         with joined_by_index(conn):
-            for start in range(0, len(changed), size):
-                columns = list(zip(*changed[start:start + size]))
-                conn.execute(
-                    text(
-                        f"UPDATE models SET {_LINK_COLUMNS} FROM unnest(CAST(:i AS bigint[]), CAST(:c AS integer[]),"
-                        " CAST(:m AS varchar[]), CAST(:k AS varchar[]), CAST(:g AS text[]), CAST(:h AS varchar[]))"
-                        " AS v(i, c, m, k, g, h) WHERE models.id = v.i"
-                    ),
-                    dict(zip("icmkgh", map(list, columns))),
-                )
+            conn.exec_driver_sql(f"UPDATE models SET {_LINK_COLUMNS} FROM link_updates AS v WHERE models.id = v.i")
+        conn.exec_driver_sql("DROP TABLE link_updates")
         return
     for start in range(0, len(changed), _UPDATE_CHUNK):
         chunk = changed[start:start + _UPDATE_CHUNK]
@@ -368,14 +361,13 @@ def _ensure_canonical_models(conn: Connection, links: Iterable[Link], now: datet
         {"slug": slug, "hf_id": hf_id, "created_at": now, "updated_at": now}
         for slug, hf_id in wanted.items() if slug not in existing
     ]
-    if added and conn.dialect.name == "postgresql":  # a first refresh adds one per model: two arrays, not a row each
+    if added and conn.dialect.name == "postgresql":  # a first refresh adds one per model: copied, not a row each
+        stage_rows(conn, "canonical_additions", (("s", "text"), ("h", "text")), ((row["slug"], row["hf_id"]) for row in added))
         conn.execute(
-            text(
-                "INSERT INTO canonical_models (slug, hf_id, created_at, updated_at) SELECT v.s, v.h, :now, :now"
-                " FROM unnest(CAST(:s AS text[]), CAST(:h AS text[])) AS v(s, h)"
-            ),
-            {"s": [row["slug"] for row in added], "h": [row["hf_id"] for row in added], "now": now},
+            text("INSERT INTO canonical_models (slug, hf_id, created_at, updated_at) SELECT s, h, :now, :now FROM canonical_additions"),
+            {"now": now},
         )
+        conn.exec_driver_sql("DROP TABLE canonical_additions")
     elif added:
         conn.execute(insert(canonical_models), added)
     respelled = [

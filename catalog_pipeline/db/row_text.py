@@ -185,6 +185,21 @@ def copy_rows(rows: Iterable[Sequence[Any]], json_positions: Sequence[int] = (),
     return "".join(lines).encode()
 
 
+def copy_columns(columns: Sequence[Sequence[Any]]) -> bytes:
+    """COPY text of rows given column by column (plain values: None is NULL), each column spelled
+    whole: a column of strings is escaped only when some value needs it."""
+    texts = [_plain_column_text(values) for values in columns]
+    return "".join([line + "\n" for line in map("\t".join, zip(*texts))]).encode()
+
+
+def _plain_column_text(values: Sequence[Any]) -> list[str]:
+    if all(type(v) is str or v is None for v in values):
+        if _needs_escaping(values):
+            return [NULL if v is None else v.translate(_ESCAPES) for v in values]
+        return [NULL if v is None else v for v in values]
+    return [NULL if v is None else (str(v) if type(v) is int else scalar_text(v)) for v in values]
+
+
 def content_hash(row: dict[str, Any]) -> str:
     """Equal for equal content whatever the Decimal spelling (1.25E-6 and 0.00000125 hash alike);
     the same digest the load computes for the row in a frame (`row_hashes` over `HASHED_COLUMNS`)."""
