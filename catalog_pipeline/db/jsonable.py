@@ -1,10 +1,14 @@
-"""Provider fields -> plain JSON values, so `metadata` compares equal after a round trip."""
+"""Provider fields -> plain JSON values, so `metadata` compares equal after a round trip; and
+stored JSON text read back."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from catalog_pipeline.pipeline.money import to_fixed_point
 
@@ -28,3 +32,13 @@ def jsonable(value: Any) -> Any:
 def stored_json(column: str, value: Any) -> Any:
     """A JSON column's value as the catalog stores it (an absent `metadata` object is {})."""
     return jsonable(value or {}) if column == "metadata" else jsonable(value)
+
+
+def loads_stored(text: str | bytes) -> Any:
+    """A stored JSON document's text as the driver's loader reads it (floats for fractions), with
+    orjson: several times faster than `json`, which reads what orjson does not (an integer beyond
+    64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

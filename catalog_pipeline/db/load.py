@@ -18,7 +18,6 @@ other's committed result. Three guards protect the rows from a broken answer:
 from __future__ import annotations
 
 import gc
-import json
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,7 +27,6 @@ from operator import itemgetter
 from typing import Any, Callable, Iterator
 
 import numpy as np
-import orjson
 import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,7 +39,7 @@ from .bulk_write import batches, insert_models, one_of, update_models
 from .changes import record_load_changes, spell_load_changes
 from .fingerprint import row_fingerprints
 from .history import open_first_periods, open_new_periods, reopen_periods
-from .jsonable import jsonable, stored_json
+from .jsonable import jsonable, loads_stored, stored_json
 from .list_digest import catalog_state, fingerprints_digest, list_digest
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import CONTENT_COLUMNS, HASHED_COLUMNS, JSON_COLUMNS, NULL, content_hash, frame_text, row_hashes, value_text
@@ -434,15 +432,8 @@ def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> di
         for column in JSON_COLUMNS:
             text = row[column]
             value = parsed.get(text, parsed)
-            row[column] = parsed.setdefault(text, _json_loads(text)) if value is parsed else value
+            row[column] = parsed.setdefault(text, loads_stored(text)) if value is parsed else value
     return stored
-
-
-def _json_loads(text: str | bytes) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # what orjson does not read, e.g. an integer beyond 64 bits
-        return json.loads(text)
 
 
 @dataclass

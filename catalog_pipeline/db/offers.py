@@ -128,19 +128,18 @@ def price_discrepancies(engine: Engine) -> list[dict[str, Any]]:
             # The router quotes only the providers it serves: the others' rows have no second price.
             .where(providers.c.slug.in_(sorted(set(ROUTER_PROVIDER_NAMES.values()))))
             .order_by(providers.c.slug, models.c.provider_model_id)
-        ).mappings()
+        ).all()  # fetched at once: row by row, the driver's calls cost more than the comparisons
         found = []
-        for row in rows:
-            offer = offers_by_key.get(row["slug"], row["canonical"])
+        for slug, model_id, canonical, *own_prices in rows:
+            offer = offers_by_key.get(slug, canonical)
             if offer is None:
                 continue
             second = {"pricing_prompt": offer.pricing_prompt, "pricing_completion": offer.pricing_completion}
-            for column in COMPARED_COLUMNS:
-                own = row[column]
+            for column, own in zip(COMPARED_COLUMNS, own_prices):
                 if own is None or not differs(own, second[column]):
                     continue
                 found.append({
-                    "provider": row["slug"], "model": row["provider_model_id"], "canonical_model": row["canonical"],
+                    "provider": slug, "model": model_id, "canonical_model": canonical,
                     "field": column, "provider_value": own, "provider_source": PROVIDER,
                     "second_value": second[column], "second_source": "huggingface-router",
                     "second_observed_at": offer.observed_at, "ratio": price_ratio(own, second[column]),
