@@ -31,6 +31,7 @@ from catalog_pipeline.settings import CatalogSettings, load_settings
 _log = logging.getLogger(__name__)
 Status = Literal["ok", "failed", "skipped"]
 IDLE_REFRESH_MIN_ROWS = 10_000  # changed rows that make a refresh worth its fixed cost while a fetch is awaited
+CROSS_PROVIDER_JOB, EXPORT_JOB = "catalog_cross_provider", "catalog_export_refresh"
 
 
 @dataclass
@@ -103,6 +104,7 @@ def sync_providers(
     after_router: Callable[[], None] | None = None,
     other_outcomes: Callable[[], list[ProviderOutcome]] | None = None,
     started_fetches: dict[str, Future] | None = None,
+    others_outlast: bool = False,
 ) -> list[ProviderOutcome]:
     """`catalog_db` and `settings` unset: the definitions' catalog and the settings read now.
 
@@ -111,7 +113,9 @@ def sync_providers(
     worker waits there for the router's run); `after_router` once the router's run is over, or at
     the start when this call has no router to run; `other_outcomes` waits for the other processes'
     outcomes, which are returned after this call's own and taken in by the last refresh;
-    `started_fetches` are the fetches it started before (see `PrefetchedProviderApis`). A call with
+    `started_fetches` are the fetches it started before (see `PrefetchedProviderApis`);
+    `others_outlast`: the other processes hold a fetch known to outlast this call's runs, so the
+    refresh while waiting for them runs whatever the rows changed. A call with
     `refresh_cross_provider=False` leaves every refresh to the process that has the others."""
     run_config = {
         "ops": {"model_catalog": {"config": {"dry_run": dry_run, "force": force}}},
@@ -140,17 +144,20 @@ def sync_providers(
 
     taken_in: set[str] = set()  # providers whose rows a refresh has read since their run
 
-    def refresh(trigger: str) -> None:
+    def refresh(trigger: str, job_name: str = CROSS_PROVIDER_JOB) -> None:
         if not refresh_cross_provider or dry_run or not any(outcome.status == "ok" for outcome in outcomes.values()):
             return
         try:
-            _refresh_cross_provider(definitions, instance, catalog_db, run_config["loggers"], {**(tags or {}), "catalog/trigger": trigger})
+            succeeded = _refresh_cross_provider(
+                definitions, instance, catalog_db, run_config["loggers"], {**(tags or {}), "catalog/trigger": trigger}, job_name
+            )
         except Exception as exc:  # noqa: BLE001 - e.g. the instance's storage: the provider runs stand
             # Links and exports are derived: the next refresh takes these rows in again.
             _log.warning("cross-provider refresh (%s) failed, the provider runs are unaffected: %s", trigger,
                          apis.redactor()(f"{type(exc).__name__}: {exc}"))
             return
-        taken_in.update(outcomes)
+        if succeeded:  # a failed step (its run says which) leaves these rows for the next refresh
+            taken_in.update(outcomes)
 
     def refresh_while_waiting(last: bool, trigger: str | None = None) -> None:
         # A refresh has a fixed cost (a Dagster run, both export files written whole): in the idle
@@ -185,24 +192,34 @@ def sync_providers(
     if other_outcomes is not None:
         # The rows loaded so far (the other processes' included) are taken in while they run, so
         # that the last refresh has only their later rows left.
-        refresh_while_waiting(False, "while-workers")
+        # With a long fetch elsewhere the wait is long: a refresh then costs nothing, and leaves the
+        # last one its work only, with the catalog's pages and this process's code paths warm.
+        refresh_while_waiting(others_outlast, "while-workers")
         others_done = other_outcomes()
     outcomes.update((outcome.slug, outcome) for outcome in others_done)
-    if not taken_in.issuperset(outcomes):  # else the last refresh has already read every run's rows
-        refresh("after-sync")
+    untaken = [outcome for slug, outcome in outcomes.items() if slug not in taken_in]
+    if untaken:  # else the last refresh has already read every run's rows
+        # Links and discrepancies read the models' rows and the router's sync time alone: when no
+        # run since a refresh of this sync changed a row (a failed run may have), only the export's
+        # providers (their sync times) moved.
+        rows_moved = not taken_in or any(
+            outcome.status == "failed" or _changed_rows(outcome) or outcome.slug == ROUTER_SLUG for outcome in untaken
+        )
+        refresh("after-sync", CROSS_PROVIDER_JOB if rows_moved else EXPORT_JOB)
     return [outcomes[slug] for slug in slugs] + [outcome for outcome in others_done if outcome.slug not in slugs]
 
 
-def _refresh_cross_provider(definitions, instance, catalog_db, loggers, tags) -> None:
+def _refresh_cross_provider(definitions, instance, catalog_db, loggers, tags, job_name: str = CROSS_PROVIDER_JOB) -> bool:
     """Links, discrepancies and exports read every provider's rows: refreshed after all runs (and
-    while the last fetch is under way). A failure here fails no provider's sync."""
-    if "catalog_cross_provider" not in {job.name for job in definitions.jobs or []}:
-        return  # definitions without the cross-provider assets (a test's own)
-    definitions.resolve_job_def("catalog_cross_provider").execute_in_process(
+    while the last fetch is under way), or the exports alone (EXPORT_JOB). A failure here fails no
+    provider's sync. True when the run succeeded."""
+    if job_name not in {job.name for job in definitions.jobs or []}:
+        return True  # definitions without the cross-provider assets (a test's own)
+    return definitions.resolve_job_def(job_name).execute_in_process(
         run_config={"loggers": loggers}, instance=instance,
         resources={"catalog_db": catalog_db} if catalog_db is not None else None,
         tags={**owner_tags(), **tags}, raise_on_error=False,
-    )
+    ).success
 
 
 def _changed_rows(outcome: ProviderOutcome) -> int:

@@ -51,7 +51,7 @@ def split_providers(
     sequential: fal asks for its prices 50 models at a time) has the last worker to itself. Its
     fetch outlasts the rest of the sync, and in a process of its own it waits for no other thread's
     JSON parsing or run between two of its requests (seen here: 5 s over 400 requests)."""
-    long_fetch = _longest_fetch(runnable, router, last_fetch_pages or {}) if processes > 1 else None
+    long_fetch = longest_fetch(runnable, router, last_fetch_pages or {}) if processes > 1 else None
     if long_fetch is not None:
         return [*split_providers([slug for slug in runnable if slug != long_fetch], router, processes - 1), [long_fetch]]
     others = [slug for slug in runnable if slug != router]
@@ -61,7 +61,8 @@ def split_providers(
     return [([router] if router in runnable else []) + main, *workers]
 
 
-def _longest_fetch(runnable: list[str], router: str, last_fetch_pages: Mapping[str, int]) -> str | None:
+def longest_fetch(runnable: list[str], router: str, last_fetch_pages: Mapping[str, int]) -> str | None:
+    """The provider whose last fetch took more requests than all the others' together, if any."""
     pages = {slug: last_fetch_pages.get(slug, 1) for slug in runnable}  # never fetched: one request
     candidates = [slug for slug in runnable if slug != router and slug in last_fetch_pages]
     if not candidates:

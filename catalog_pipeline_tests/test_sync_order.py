@@ -6,10 +6,14 @@ import dataclasses
 import json
 import threading
 import time
+from datetime import timezone
 
 import dagster as dg
+from sqlalchemy import select
 
 from catalog_pipeline import sync
+from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.db.schema import providers
 from catalog_pipeline.definitions import defs as load_definitions
 from catalog_pipeline.defs.resources import CatalogDatabase
 from catalog_pipeline.sync import sync_providers
@@ -129,10 +133,10 @@ def test_a_refresh_that_fails_under_the_sync_fails_no_provider(provider_env, sql
     # run would record): both providers still sync, and the refresh after them takes their rows in.
     refresh = sync._refresh_cross_provider
 
-    def storage_fails_while_fetching(definitions, instance, catalog_db, loggers, tags):
+    def storage_fails_while_fetching(definitions, instance, catalog_db, loggers, tags, *rest):
         if tags["catalog/trigger"] == "while-last-fetch":
             raise RuntimeError("database is locked (the instance's storage)")
-        return refresh(definitions, instance, catalog_db, loggers, tags)
+        return refresh(definitions, instance, catalog_db, loggers, tags, *rest)
 
     monkeypatch.setattr(sync, "_refresh_cross_provider", storage_fails_while_fetching)
     caplog.set_level("WARNING", logger="catalog_pipeline.sync")
@@ -149,3 +153,93 @@ def test_a_refresh_that_fails_under_the_sync_fails_no_provider(provider_env, sql
     assert [(run.tags["catalog/trigger"], run.status) for run in runs] == [("after-sync", dg.DagsterRunStatus.SUCCESS)]
     for slug in ("deepinfra", "groq"):
         assert all(row["link_key"] for row in models_by_id(sqlite_url, slug).values())
+
+
+def _refreshes(instance: dg.DagsterInstance) -> list[tuple[str, list[str]]]:
+    """Each cross-provider run in order: its trigger and the assets it materialized."""
+    runs = [run for run in instance.get_runs() if run.job_name in (sync.CROSS_PROVIDER_JOB, sync.EXPORT_JOB)]
+    runs.sort(key=lambda run: instance.get_run_record_by_id(run.run_id).create_timestamp)
+    materialized = dg.DagsterEventType.ASSET_MATERIALIZATION
+    return [
+        (run.tags["catalog/trigger"], sorted(e.dagster_event.asset_key.to_user_string() for e in instance.all_logs(run.run_id, of_type=materialized)))
+        for run in runs
+    ]
+
+
+def _sync_with_groq_last(provider_env, instance, sqlite_url, monkeypatch) -> list:
+    # Groq answers only once a refresh has run while its fetch was awaited.
+    refreshed = threading.Event()
+    refresh = sync._refresh_cross_provider
+
+    def recorded(*args):
+        try:
+            return refresh(*args)
+        finally:
+            refreshed.set()
+
+    monkeypatch.setattr(sync, "_refresh_cross_provider", recorded)
+    _serve(provider_env, "deepinfra")
+    _serve(provider_env, "groq", before_answer=lambda: refreshed.wait(PATIENCE_SECONDS))
+    try:
+        return sync_providers(["deepinfra", "groq"], instance=instance, definitions=load_definitions(), catalog_db=CatalogDatabase(url=sqlite_url))
+    finally:
+        monkeypatch.setattr(sync, "_refresh_cross_provider", refresh)
+
+
+ALL_THREE = ["canonical_models", "catalog_export", "price_discrepancies"]
+
+
+def _sync_times(url: str) -> dict[str, str]:
+    with catalog_engine(url).connect() as conn:
+        rows = conn.execute(select(providers.c.slug, providers.c.last_synced_at)).all()
+    return {slug: (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat() for slug, at in rows}
+
+
+def test_a_last_run_that_changed_no_row_refreshes_the_export_alone(provider_env, sqlite_url, tmp_path, monkeypatch):
+    with dg.DagsterInstance.ephemeral() as first:
+        _sync_with_groq_last(provider_env, first, sqlite_url, monkeypatch)
+        assert _refreshes(first) == [("while-last-fetch", ALL_THREE), ("after-sync", ALL_THREE)]  # Groq's rows were new
+    before = _sync_times(sqlite_url)
+    with dg.DagsterInstance.ephemeral() as second:
+        outcomes = _sync_with_groq_last(provider_env, second, sqlite_url, monkeypatch)
+        assert [o.counts["unchanged"] > 0 and not sync._changed_rows(o) for o in outcomes] == [True, True]
+        assert _refreshes(second) == [("while-last-fetch", ALL_THREE), ("after-sync", ["catalog_export"])]
+    # The export shows Groq's sync of this run, not the one before.
+    after = _sync_times(sqlite_url)
+    shown = {entry["slug"]: entry["last_synced_at"] for entry in json.loads((tmp_path / "exports" / "catalog.json").read_text())["providers"]}
+    assert shown == after and after["groq"] != before["groq"]
+
+
+def test_a_refresh_whose_links_failed_leaves_the_last_one_everything(provider_env, sqlite_url, monkeypatch):
+    with dg.DagsterInstance.ephemeral() as first:
+        _sync_with_groq_last(provider_env, first, sqlite_url, monkeypatch)
+    from catalog_pipeline.defs import cross_provider
+
+    rebuild = cross_provider.rebuild_links
+    calls = []
+
+    def fails_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("links failed")
+        return rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(cross_provider, "rebuild_links", fails_first)
+    with dg.DagsterInstance.ephemeral() as second:
+        _sync_with_groq_last(provider_env, second, sqlite_url, monkeypatch)  # nothing changed, but the links of the first refresh failed
+        assert _refreshes(second) == [("while-last-fetch", []), ("after-sync", ALL_THREE)]
+
+
+def test_a_long_fetch_in_another_process_is_awaited_with_a_refresh(provider_env, sqlite_url):
+    # The other process reports nothing new here; a long fetch there makes this one refresh while it
+    # waits, a handful of changed rows alone does not.
+    _serve(provider_env, "deepinfra")
+    triggers = {}
+    for others_outlast in (True, False):
+        with dg.DagsterInstance.ephemeral() as instance:
+            sync_providers(
+                ["deepinfra"], instance=instance, definitions=load_definitions(), catalog_db=CatalogDatabase(url=sqlite_url),
+                other_outcomes=list, others_outlast=others_outlast,
+            )
+            triggers[others_outlast] = [trigger for trigger, _ in _refreshes(instance)]
+    assert triggers == {True: ["while-workers"], False: ["after-sync"]}

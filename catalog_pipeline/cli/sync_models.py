@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, SYNC_WORKERS_ENV_VAR, CatalogSettings, SettingsError, load_settings
-from catalog_pipeline.sync_workers import MIN_PROVIDERS_PER_WORKER, SyncWorkers, split_providers, worker_count
+from catalog_pipeline.sync_workers import MIN_PROVIDERS_PER_WORKER, SyncWorkers, longest_fetch, split_providers, worker_count
 
 # The providers, pandas and Dagster are imported inside main(), after the worker process has been
 # started: its own imports then overlap this process's.
@@ -104,6 +104,7 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
     runnable = [slug for slug in slugs if args.from_archive or not missing_key_reason(ADAPTERS[slug].SPEC, settings)]
     main_share, *worker_shares = split_providers(runnable, ROUTER_SLUG, 1 + len(workers), fetch_pages)
     in_workers = {slug for share in worker_shares for slug in share}
+    long_fetch = longest_fetch(runnable, ROUTER_SLUG, fetch_pages)
     fetches_here = max(1, round(args.parallel_fetches * len(main_share) / max(1, len(runnable))))
     workers.assign(worker_shares, {
         "dry_run": args.dry_run, "force": args.force, "from_archive": args.from_archive,
@@ -137,6 +138,7 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
             log_level="DEBUG" if args.verbose else "CRITICAL",
             after_router=workers.go,
             other_outcomes=workers.outcomes if worker_shares else None,
+            others_outlast=long_fetch is not None and any(long_fetch in share for share in worker_shares),
         )
     order = {slug: index for index, slug in enumerate(slugs)}
     outcomes.sort(key=lambda outcome: order[outcome.slug])

@@ -155,6 +155,14 @@ catalog_cross_provider_job = dg.define_asset_job(
     description="Re-link canonical models, list price discrepancies and write the exports.",
 )
 
+# What a sync runs last when no run since its refresh changed a row: the links and discrepancies
+# stand, and the export takes in the providers' new sync times.
+catalog_export_job = dg.define_asset_job(
+    "catalog_export_refresh",
+    selection=dg.AssetSelection.assets(catalog_export),
+    description="Write the exports alone, from the catalog's rows and links as they stand.",
+)
+
 cross_provider_automation = dg.AutomationConditionSensorDefinition(
     "cross_provider_automation",
     target=dg.AssetSelection.assets(*CROSS_PROVIDER_ASSETS),
@@ -167,7 +175,7 @@ def cross_provider_definitions(export_directory: str | None = None) -> dg.Defini
     """`export_directory` unset: resolved when a run starts (see CatalogExport)."""
     return dg.Definitions(
         assets=CROSS_PROVIDER_ASSETS,
-        jobs=[catalog_cross_provider_job],
+        jobs=[catalog_cross_provider_job, catalog_export_job],
         sensors=[cross_provider_automation],
         resources={"catalog_export_files": CatalogExport(directory=export_directory)},
     )
