@@ -194,9 +194,9 @@ def strong_and_group(row: CatalogRow) -> tuple[Link | None, str]:
 def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = False, examples: int = 50) -> LinkReport:
     """Bring every row's link up to date in one transaction; write only the rows whose link changed.
 
-    A row's link depends only on the rows of its name group (`strong_and_group`), so only the groups of
-    rows that are new, changed or planned under other rules since their last plan ("stale") are
-    planned again, each whole: their links are what a plan of the whole catalog gives. `full`
+    A row's link depends only on the rows of its name group (`strong_and_group`), so only the
+    groups of rows that are new, changed or planned under other rules since their last plan
+    ("stale") are planned again, each whole: their links are what a plan of the whole catalog gives. `full`
     plans every row."""
     now = datetime.now(timezone.utc)
     prefix = f"{link_rules_fingerprint()}:"
