@@ -196,8 +196,8 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
 
     A row's link depends only on the rows of its name group (`strong_and_group`), so only the
     groups of rows that are new, changed or planned under other rules since their last plan
-    ("stale") are planned again, each whole: their links are what a plan of the whole catalog gives. `full`
-    plans every row."""
+    ("stale") are planned again, each whole: their links are what a plan of the whole catalog
+    gives. `full` plans every row."""
     now = datetime.now(timezone.utc)
     prefix = f"{link_rules_fingerprint()}:"
     with engine.begin() as conn:
