@@ -14,12 +14,13 @@ Revises: 0007
 
 from alembic import op
 
-from catalog_pipeline.db.schema import UPDATED_IN_PLACE
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+
+# As this revision sets them: schema.py's UPDATED_IN_PLACE may move on, a revision does not.
+UPDATED_IN_PLACE = {"models": 90, "model_price_history": 90}
 
 
 def upgrade() -> None:
