@@ -38,7 +38,7 @@ def record_load_changes(
     Call before the load replaces the pending price changes: a hold already pending with the
     same new price is not a new change. On a `first_load` every row of the provider was just
     inserted: their `added` rows are copied from `models` by the database itself. `spelled`: the
-    rest, spelled beforehand by `spell_load_changes` (PostgreSQL)."""
+    rest, spelled beforehand by `spell_load_changes` (PostgreSQL, not a first load)."""
     already_held = {
         (row.provider_model_id, row.column_name, row.new_value)
         for row in conn.execute(select(pending_price_changes).where(pending_price_changes.c.provider_id == provider_id))
@@ -48,7 +48,7 @@ def record_load_changes(
         for held in diff.held
         if (held.provider_model_id, held.column, held.new) not in already_held
     ]
-    if spelled is not None and conn.dialect.name == "postgresql" and not first_load:
+    if spelled is not None:
         return _copy_spelled(conn, [spelled, spell_changes(provider_id, held, now, run_id)])
     rows = _listed_rows(diff) + held
     if first_load and diff.added:

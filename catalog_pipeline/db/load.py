@@ -151,7 +151,8 @@ def _load(
         match = _Match.of(stored, listed)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed, match)
         spelled_changes = None
-        with in_order(on_thread=beside and not dry_run) as write:
+        # A first load's only write is its COPY, which the caller would just wait for on a thread.
+        with in_order(on_thread=beside and not dry_run and not stored.empty) as write:
             diff = _diff(conn, provider_id, listed, stored, match, now, run_id, None if dry_run else write, beside)
             if shrink:
                 diff.withheld_deactivations, diff.deactivated = diff.deactivated, []
