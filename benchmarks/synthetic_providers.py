@@ -14,6 +14,8 @@ import json
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
@@ -132,6 +134,8 @@ class SyntheticProviders:
     def __init__(self, models: int | None, pages: int, latency: float) -> None:
         answers = provider_answers(models, pages)
         encoded: dict[str, bytes] = {}  # by request line: a repeated fetch costs the server nothing
+        self.latency = latency
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -142,7 +146,7 @@ class SyntheticProviders:
             def do_GET(self) -> None:  # noqa: N802
                 parts = urlsplit(self.path)
                 slug, _, below = parts.path.lstrip("/").partition("/")
-                time.sleep(latency)
+                time.sleep(server.latency)
                 answer = answers.get(slug)
                 body = encoded.get(self.path)
                 if body is None:
@@ -160,6 +164,15 @@ class SyntheticProviders:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @contextmanager
+    def answering_at_once(self) -> Iterator[None]:
+        """No latency inside the block (for a warm-up pass that has every body encoded)."""
+        latency, self.latency = self.latency, 0.0
+        try:
+            yield
+        finally:
+            self.latency = latency
 
     @property
     def url(self) -> str:

@@ -108,16 +108,24 @@ def test_the_canonical_section_is_spelled_again_only_when_an_offer_or_a_hugging_
     assert '"hf_id":"someone/else"' in (tmp_path / FILE_NAMES["json"]).read_text(encoding="utf-8")
     assert len(sections) == (2 if kept else 3)
 
+    # A provider's rows change without moving an offer (a model no other row names, so linked to
+    # nothing): its parts are spelled again, the section is kept.
+    unlinked = copy.deepcopy(groq_payload())
+    unlinked["data"].append({**unlinked["data"][0], "id": "zz-house-model-without-a-match"})
+    _sync(provider_env, catalog_url, groq=unlinked)
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == ({"groq"} if kept else {"huggingface", "groq", "novita"})
+    assert len(sections) == (2 if kept else 4)
+
     # One provider's price moves: the offers' order may change with it.
     _sync(provider_env, catalog_url, novita=novita_fixture_payload(price=31000))
     _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
-    assert len(sections) == (3 if kept else 4)
+    assert len(sections) == (3 if kept else 5)
 
     # A kept section that is not what its first line says (a file edited or cut short) is still
     # only trusted by its key: a stale key is spelled again, whatever the text.
     section_file = tmp_path / f".{FILE_NAMES['json']}.parts" / ".canonical_models"
     if kept:
-        section_file.write_text("section-v1:stale\n[]", encoding="utf-8")
+        section_file.write_text("section-v2:stale\n[]", encoding="utf-8")
         _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
         assert len(sections) == 4
 

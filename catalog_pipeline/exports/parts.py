@@ -45,8 +45,9 @@ _CANONICAL_FINGERPRINT = text(
 _COPY_CHUNK = 1024 * 1024
 _OFFERS = "offers"
 # An offers part's first line: its rows' fingerprint and the format of its lines (`offer_line`), so a
-# part kept in another format is spelled again, not misread.
-_OFFERS_FORMAT = "offer-lines-v2"
+# part kept in another format is spelled again, not misread; then, as its note, the digest of its
+# lines, which the `canonical_models` section is kept under.
+_OFFERS_FORMAT = "offer-lines-v3"
 # The `canonical_models` section of catalog.json, kept under a name no provider slug can have (and
 # that keep_only leaves alone): it is spelled from every provider's offers, so it is kept whole.
 _SECTION = ".canonical_models"
@@ -58,10 +59,9 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
     fingerprints = _fingerprints(conn)
     parts = {fmt: _Parts(Path(output)) for fmt, output in outputs.items()}
     pieces: dict[str, list[str | _KeptPiece]] = {fmt: [] for fmt in outputs}
-    offer_lines: list[list[str | None]] = []
-    section_key = _section_key(conn, fingerprints) if "json" in outputs else None
-    # Kept while every provider's offers and every Hugging Face id are as they were spelled from.
-    section: str | _KeptPiece | None = parts["json"].kept(_SECTION, section_key) if section_key is not None else None
+    offers: list[str | _KeptPiece] = []  # each provider's offer lines, in slug order
+    offer_digests: list[str] = []
+    section: str | _KeptPiece | None = None
     try:
         for slug, (count, fingerprint) in fingerprints.items():
             kept: dict[str, str | _KeptPiece | None] = {fmt: parts[fmt].kept(slug, fingerprint) for fmt in outputs}
@@ -74,14 +74,26 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
                 for fmt in outputs:
                     parts[fmt].write(slug, fingerprint, spelled[fmt])
                 if "json" in outputs:
-                    parts["json"].write(slug, offers_key, kept_offers, _OFFERS)
+                    parts["json"].write(slug, offers_key, kept_offers, _OFFERS, note=_digest(kept_offers))
             for fmt in outputs:
                 pieces[fmt].append(kept[fmt])
-            if isinstance(kept_offers, _KeptPiece):
-                with kept_offers:
-                    kept_offers = kept_offers.text() if section is None else ""
-            if section is None and kept_offers:
-                offer_lines.extend(json.loads(f"[{kept_offers}]"))  # strings and nulls only
+            if "json" in outputs:
+                offers.append(kept_offers)
+                digest = kept_offers.note if isinstance(kept_offers, _KeptPiece) else _digest(kept_offers)
+                if kept_offers:  # a provider with no linked row adds nothing to the section
+                    offer_digests.append(f"{slug}={digest}")
+        if "json" in outputs:
+            keeps_parts = conn.dialect.name == "postgresql" and all(f is not None for _, f in fingerprints.values())
+            section_key = _section_key(conn, offer_digests) if keeps_parts else None
+            section = parts["json"].kept(_SECTION, section_key) if section_key is not None else None
+            if section is None:
+                lines: list[list[str | None]] = []
+                for piece in offers:
+                    text = piece.text() if isinstance(piece, _KeptPiece) else piece
+                    if text:
+                        lines.extend(json.loads(f"[{text}]"))  # strings and nulls only
+                section = catalog_json.canonical_section_text(lines, lambda slugs: _hf_ids(conn, slugs))
+                parts["json"].write(_SECTION, section_key, section)
         for fmt, output in outputs.items():
             partial = Path(output).with_name(f".{Path(output).name}.partial")
             # Binary: a kept part is copied as the bytes it is, never decoded and encoded again.
@@ -91,9 +103,6 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
                 else:
                     head = dumps_compact(catalog_json.header(_provider_entries(conn, list(fingerprints))))
                     _join(file, head[:-1] + ',"models":[', pieces[fmt], "]")
-                    if section is None:
-                        section = catalog_json.canonical_section_text(offer_lines, lambda slugs: _hf_ids(conn, slugs))
-                        parts[fmt].write(_SECTION, section_key, section)
                     _join(file, ',"canonical_models":', [section], "}")  # a list: never empty text
                 file.write(b"\n")
             partial.replace(output)
@@ -101,6 +110,7 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
     finally:
         for fmt_pieces in pieces.values():
             _close(fmt_pieces)
+        _close(offers)
         _close([section])
     return sum(count for count, _ in fingerprints.values())
 
@@ -116,14 +126,16 @@ def _fingerprints(conn: Connection) -> dict[str, tuple[int, str | None]]:
     return {slug: (count, None) for slug, count in conn.execute(query)}
 
 
-def _section_key(conn: Connection, fingerprints: dict[str, tuple[int, str | None]]) -> str | None:
-    """What the `canonical_models` section is spelled from: every provider's offers (their rows'
-    fingerprints) and the canonical models' Hugging Face ids; None where there are no fingerprints."""
-    if conn.dialect.name != "postgresql" or any(fingerprint is None for _, fingerprint in fingerprints.values()):
-        return None
-    providers_key = ";".join(f"{slug}={fingerprint}" for slug, (_, fingerprint) in fingerprints.items())
-    digest = hashlib.sha256(f"{providers_key}|{conn.execute(_CANONICAL_FINGERPRINT).scalar_one()}".encode()).hexdigest()
-    return f"section-v1:{digest}"
+def _section_key(conn: Connection, offer_digests: list[str]) -> str:
+    """What the `canonical_models` section is spelled from: the offers of every provider that has
+    any (each part's digest) and the canonical models' Hugging Face ids. A provider whose rows
+    change without moving an offer (or that links no row) leaves it as it was."""
+    spelled_from = ";".join(offer_digests) + "|" + conn.execute(_CANONICAL_FINGERPRINT).scalar_one()
+    return f"section-v2:{hashlib.sha256(spelled_from.encode()).hexdigest()}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _spelled(conn: Connection, slug: str, outputs: dict[str, Path]) -> tuple[dict[str, str], str]:
@@ -183,7 +195,8 @@ class _Parts:
 
     def kept(self, slug: str, fingerprint: str | None, kind: str = "") -> "_KeptPiece | None":
         """The part as it lies in its file, when it was spelled from these rows; it is opened now,
-        so a part another export replaces meanwhile is still this one."""
+        so a part another export replaces meanwhile is still this one. Its first line is the
+        fingerprint, then a tab and the note it was written with, if any."""
         if fingerprint is None:
             return None
         try:
@@ -191,19 +204,21 @@ class _Parts:
         except FileNotFoundError:
             return None
         # The first line says which rows the part was spelled from: a stale part is not read.
-        if file.readline() != f"{fingerprint}\n".encode():
+        first_line = file.readline()
+        key, _, note = first_line.rstrip(b"\n").partition(b"\t")
+        if not first_line.endswith(b"\n") or key != fingerprint.encode():
             file.close()
             return None
         start = file.tell()
-        return _KeptPiece(file, start, os.fstat(file.fileno()).st_size - start)
+        return _KeptPiece(file, start, os.fstat(file.fileno()).st_size - start, note.decode())
 
-    def write(self, slug: str, fingerprint: str | None, piece: str, kind: str = "") -> None:
+    def write(self, slug: str, fingerprint: str | None, piece: str, kind: str = "", note: str = "") -> None:
         if fingerprint is None:
             return
         self.directory.mkdir(exist_ok=True)
         path = self._path(slug, kind)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(f"{fingerprint}\n{piece}".encode())
+        partial.write_bytes(f"{fingerprint}{chr(9) + note if note else ''}\n{piece}".encode())
         partial.replace(path)
 
     def keep_only(self, slugs) -> None:
@@ -220,8 +235,9 @@ class _Parts:
 class _KeptPiece:
     """A kept part's bytes after its fingerprint line, in a file opened when it was found."""
 
-    def __init__(self, file: BinaryIO, start: int, size: int) -> None:
+    def __init__(self, file: BinaryIO, start: int, size: int, note: str = "") -> None:
         self._file, self._start, self._size = file, start, size
+        self.note = note
 
     def __bool__(self) -> bool:
         return self._size > 0
