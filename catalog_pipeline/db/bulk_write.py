@@ -85,16 +85,22 @@ def update_models(
 
 
 @contextmanager
-def joined_by_index(conn: Connection) -> Iterator[None]:
+def planner_without(conn: Connection, *methods: str) -> Iterator[None]:
+    """PostgreSQL: the statements run within are planned without these methods (`hashjoin`,
+    `bitmapscan`, ...). Left as it was after a failure: the transaction is then rolled back, and
+    the settings with it."""
+    for method in methods:
+        conn.exec_driver_sql(f"SET LOCAL enable_{method} = off")
+    yield
+    for method in methods:
+        conn.exec_driver_sql(f"RESET enable_{method}")
+
+
+def joined_by_index(conn: Connection):
     """PostgreSQL: the statements run within join row by row through an index, never by hashing
     (or sorting) a whole table: the planner's choice for a few thousand rows of a large table, and
-    whenever its statistics lag behind a first load. Left as it was after a failure: the
-    transaction is then rolled back, and the settings with it."""
-    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
-    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
-    yield
-    conn.exec_driver_sql("RESET enable_hashjoin")
-    conn.exec_driver_sql("RESET enable_mergejoin")
+    whenever its statistics lag behind a first load."""
+    return planner_without(conn, "hashjoin", "mergejoin")
 
 
 def batches(conn: Connection, values: list[Any]) -> Iterator[list[Any]]:

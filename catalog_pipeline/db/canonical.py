@@ -29,7 +29,7 @@ from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, insert, not_, or_, select, text, update
 
-from .bulk_write import batches, joined_by_index, one_of, stage_rows
+from .bulk_write import batches, joined_by_index, one_of, planner_without, stage_rows
 from .changes import write_changes
 from .schema import canonical_models, models, providers
 
@@ -275,10 +275,18 @@ def _link_summary(conn: Connection, examples: int) -> LinkReport:
             func.count().filter(*unlinked),
         ).group_by(models.c.match_method).order_by(models.c.match_method)
     ).all()
-    shown = conn.execute(
+    first_unlinked = (
         select(providers.c.slug, models.c.provider_model_id).join(providers, providers.c.id == models.c.provider_id)
         .where(*unlinked).order_by(models.c.id).limit(examples)
-    ).all()
+    )
+    if conn.dialect.name == "postgresql":
+        # Along the primary key until enough are found. With statistics that lag behind a first
+        # sync the planner fetched every unlinked row and sorted them (seen here: 0.33 s against
+        # 0.04 s at 420,000 rows).
+        with planner_without(conn, "bitmapscan", "sort"):
+            shown = conn.execute(first_unlinked).all()
+    else:
+        shown = conn.execute(first_unlinked).all()
     return LinkReport(
         linked={method: linked for method, linked, _ in by_method if linked},
         unlinked_active=sum(count for _, _, count in by_method),
