@@ -12,6 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import text
+
+from catalog_pipeline.db.engine import catalog_engine
+from catalog_pipeline.db.migrate import VERSION_TABLE
 from catalog_pipeline.providers import PROVIDER_SLUGS
 
 from .catalog_snapshot import catalog_state, models_by_id
@@ -107,6 +111,20 @@ def test_unknown_provider_and_bad_database_url_are_named(provider_env, tmp_path)
     done = sync_models("--providers", "openrouter", database_url="postgresql://nobody:s3cret-pw@127.0.0.1:1/none")
     assert done.returncode == 2 and "cannot open the catalog database postgresql://nobody:***@127.0.0.1:1/none" in done.stderr
     assert "s3cret-pw" not in done.stderr + done.stdout
+
+
+def test_a_catalog_that_cannot_be_upgraded_stops_the_sync_with_its_cause(provider_env, tmp_path):
+    # The catalog is upgraded after the archive is read and the workers have their shares: a
+    # catalog from a newer release still stops the command, before any run, naming the cause.
+    url = f"sqlite:///{tmp_path}/c.db"
+    with catalog_engine(url).begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'f0f0f0f0f0f0'"))
+    serve_spine(provider_env)
+    done = sync_models("--providers", *SPINE, database_url=url)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot open the catalog database {url}" in done.stderr and "f0f0f0f0f0f0" in done.stderr
+    with catalog_engine(url, upgrade=False).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM models")).scalar_one() == 0
 
 
 def test_list_providers_names_every_registered_provider():

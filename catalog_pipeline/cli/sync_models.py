@@ -73,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWorkers) -> int:
-    from catalog_pipeline.db.archive import last_fetch_pages
-    from catalog_pipeline.db.engine import CatalogConfigError, catalog_engine, describe_database_url
+    from catalog_pipeline.db.engine import catalog_engine
     from catalog_pipeline.instance import open_instance, prepare_dagster_home
     from catalog_pipeline.pipeline.credentials import missing_key_reason
     from catalog_pipeline.providers import ADAPTERS, PROVIDER_SLUGS, ROUTER_SLUG
@@ -90,15 +89,10 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
     # stops the command here, and the archive says how many requests each provider's last fetch made.
     database_url = args.database_url or settings.database_url
     try:
-        engine = catalog_engine(database_url)  # the engine CatalogDatabase(url=database_url) opens
-        with engine.connect() as conn:
-            fetch_pages = last_fetch_pages(conn) if len(workers) and not args.from_archive else {}
-    except CatalogConfigError as exc:
-        print(f"sync-models: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - any driver error: say which database, then stop
-        print(f"sync-models: cannot open the catalog database {describe_database_url(database_url)}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        with catalog_engine(database_url, upgrade=False).connect() as conn:
+            fetch_pages = _archived_fetch_pages(conn) if len(workers) and not args.from_archive else {}
+    except Exception as exc:  # noqa: BLE001 - a bad URL or any driver error: say which database, then stop
+        return _cannot_open(database_url, exc)
     # The workers get their shares before this process imports Dagster: they start fetching sooner.
     # Shares are balanced over the providers that will run; one skipped for a missing key stays here.
     runnable = [slug for slug in slugs if args.from_archive or not missing_key_reason(ADAPTERS[slug].SPEC, settings)]
@@ -111,6 +105,12 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
         "parallel_fetches": max(1, args.parallel_fetches - fetches_here),
         "log_level": "DEBUG" if args.verbose else "CRITICAL", "database_url": args.database_url,
     })
+    # Upgraded once the workers are fetching: a new catalog's schema (0.13 s here) need not hold
+    # their first requests back.
+    try:
+        catalog_engine(database_url)  # the engine CatalogDatabase(url=database_url) opens
+    except Exception as exc:  # noqa: BLE001
+        return _cannot_open(database_url, exc)
     # Runs must land in a persistent instance to show up in the UI's run history.
     prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
@@ -163,6 +163,28 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
         f"{sum(o.status == 'skipped' for o in outcomes)} skipped{' (dry run: nothing written)' if args.dry_run else ''}"
     )
     return 1 if failed else 0
+
+
+def _archived_fetch_pages(conn) -> dict[str, int]:
+    """The archive's page counts; none in a catalog not yet upgraded to have them (a new one)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from catalog_pipeline.db.archive import last_fetch_pages
+
+    try:
+        return last_fetch_pages(conn)
+    except DBAPIError:  # the shares are then dealt without them; the upgrade says what is wrong, if anything
+        return {}
+
+
+def _cannot_open(database_url: str | None, exc: Exception) -> int:
+    from catalog_pipeline.db.engine import CatalogConfigError, describe_database_url
+
+    if isinstance(exc, CatalogConfigError):
+        print(f"sync-models: {exc}", file=sys.stderr)
+    else:
+        print(f"sync-models: cannot open the catalog database {describe_database_url(database_url)}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 2
 
 
 def run() -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.exc import ArgumentError
 
 from catalog_pipeline.settings import DATABASE_URL_ENV_VAR, load_settings
 
-from .migrate import upgrade_catalog
 
 DEFAULT_DATA_DIR = Path("~/.model-catalog-sync")  # expanded when used, not at import
 
@@ -84,6 +83,9 @@ def catalog_engine(url: str | None = None, timeouts: DatabaseTimeouts = Database
             engine = _create(resolved, timeouts)
             _engines[(resolved, timeouts)] = engine
         if upgrade and resolved not in _upgraded:
+            # Alembic is imported only now: sync-models reads the archive before (upgrade=False).
+            from .migrate import upgrade_catalog
+
             upgrade_catalog(engine)
             _upgraded.add(resolved)
     return engine
