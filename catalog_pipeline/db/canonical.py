@@ -29,6 +29,8 @@ from typing import Any, Iterable, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, insert, not_, or_, select, text, update
 
+from catalog_pipeline.collector import collector_paused
+
 from .bulk_write import batches, joined_by_index, one_of, planner_without, stage_rows
 from .changes import write_changes
 from .schema import canonical_models, models, providers
@@ -200,7 +202,7 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
     gives. `full` plans every row."""
     now = datetime.now(timezone.utc)
     prefix = f"{link_rules_fingerprint()}:"
-    with engine.begin() as conn:
+    with collector_paused(), engine.begin() as conn:
         stale = _catalog_rows(conn, None if full else _is_stale(prefix))
         grouped = {item.row.id: strong_and_group(item.row) for item in stale}  # computed once, planned below
         planned_keys = {row_id: prefix + name for row_id, (_, name) in grouped.items()}

@@ -17,20 +17,20 @@ other's committed result. Three guards protect the rows from a broken answer:
 
 from __future__ import annotations
 
-import gc
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import cached_property
 from operator import itemgetter
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from catalog_pipeline.collector import collector_paused
 from catalog_pipeline.pipeline.records import MODEL_COLUMNS, PRICE_COLUMNS, frame_columns
 from catalog_pipeline.pipeline.spec import ProviderSpec
 
@@ -103,22 +103,8 @@ def load_provider_models(
     guards. `pause_point` is for crash tests: called inside the open transaction after the rows are
     inserted and updated and before the deactivation, so a test can kill the load there."""
     now = datetime.now(timezone.utc)
-    with _collector_paused():
+    with collector_paused():
         return _load(engine, spec, frame, now, dry_run=dry_run, force=force, run_id=run_id, pause_point=pause_point)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The load allocates a few objects per cell and frees them all at the end; the cyclic garbage
-    collector would walk every live object again and again meanwhile (a fifth of an unchanged
-    re-sync). Reference counting still frees everything; the collector resumes afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load(

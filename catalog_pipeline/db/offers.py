@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from catalog_pipeline.collector import collector_paused
+
 from .canonical import normalized_name
 from .engine import catalog_engine
 from .schema import canonical_models, models, providers
@@ -115,7 +117,7 @@ def rank_matches(query: str, candidates: list[dict[str, Any]]) -> list[dict[str,
 def price_discrepancies(engine: Engine) -> list[dict[str, Any]]:
     """Every (provider, model, price) where the provider's own price and the router's price for that
     same provider and canonical model are more than 1% apart. `ratio` = provider / router."""
-    with engine.connect() as conn:
+    with collector_paused(), engine.connect() as conn:
         offers_by_key = router_offers(conn)
         rows = conn.execute(
             select(

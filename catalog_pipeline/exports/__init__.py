@@ -8,6 +8,8 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
+from catalog_pipeline.collector import collector_paused
+
 from . import catalog_json, litellm
 from .parts import write_exports
 
@@ -38,6 +40,6 @@ def export_catalogs(engine: Engine, outputs: dict[str, Path]) -> dict[str, int]:
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":  # the fingerprints and the rows of one snapshot
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
+        with collector_paused(), conn.begin():
             written = write_exports(conn, {fmt: Path(output) for fmt, output in outputs.items()})
     return {fmt: written for fmt in outputs}

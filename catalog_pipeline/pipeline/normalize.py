@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 if TYPE_CHECKING:
     import pandas as pd
 
+from catalog_pipeline.collector import collector_paused
+
 from .http import ProviderFetchError
 from .money import InvalidPrice
 from .records import PRICE_COLUMNS, ModelRecord, SkipModel, records_to_frame
@@ -69,6 +71,11 @@ def entries_of(adapter: ModuleType, pages: Pages) -> list[Any]:
 
 def normalize(adapter: ModuleType, pages: Pages) -> NormalizedModels:
     """Run the adapter's `transform` over every entry; bad entries are skipped with a reason."""
+    with collector_paused():
+        return _normalized(adapter, pages)
+
+
+def _normalized(adapter: ModuleType, pages: Pages) -> NormalizedModels:
     entries = entries_of(adapter, pages)
     transform: Transform = adapter.transform
     records: list[ModelRecord] = []
