@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, desc, func, insert, select
 
+from catalog_pipeline.collector import collector_paused
 from catalog_pipeline.pipeline.http import FetchedPage, decode_json
 from catalog_pipeline.pipeline.redact import NO_SECRETS, Redactor
 
@@ -39,6 +40,11 @@ def archive_pages(
 ) -> ArchivedList:
     """Record this fetch; its body is stored once per distinct content (a daily unchanged list of
     8 MB would otherwise pile up), every fetch still gets its own row with time and hash."""
+    with collector_paused():
+        return _archived(conn, slug, pages, run_id, redact)
+
+
+def _archived(conn: Connection, slug: str, pages: list[FetchedPage], run_id: str | None, redact: Redactor) -> ArchivedList:
     pages, digest = _masked_with_digest(pages, redact)
     previous = conn.execute(
         select(raw_model_lists.c.id, raw_model_lists.c.content_sha256, raw_model_lists.c.body_of_id)
