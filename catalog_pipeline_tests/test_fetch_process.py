@@ -41,7 +41,7 @@ def _same_pages(left, right) -> None:
 
 
 # FetchProcess forks, so it runs in a process of a single thread, as in a sync worker: this
-# program prints the child's pid, then what came back (each list's pages, or its error), at once or
+# program prints the children's pids, then what came back (each list's pages, or its error), at once or
 # after a line on its stdin, within or after the `with` block.
 _PROGRAM = """
 import hashlib, json, os, sys
@@ -58,9 +58,9 @@ def collect(fetching):
             for page in future.result()]}
     print(json.dumps(lists), flush=True)
 
-slugs, attempts, mode = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3]
-with FetchProcess(slugs, HttpPolicy(max_attempts=attempts), load_settings(), max_workers=2) as fetching:
-    print(json.dumps({"pid": fetching.pid}), flush=True)
+slugs, attempts, mode, workers = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+with FetchProcess(slugs, HttpPolicy(max_attempts=attempts), load_settings(), max_workers=workers) as fetching:
+    print(json.dumps({"pids": fetching.pids}), flush=True)
     if mode == "wait":
         fetching.futures[slugs[0]].exception(timeout=60)
         print(json.dumps({"in": slugs[0]}), flush=True)
@@ -73,10 +73,10 @@ if mode == "leave":
 """
 
 
-def _fetch_process(*slugs: str, attempts: int = 4, mode: str = "collect") -> subprocess.Popen:
+def _fetch_process(*slugs: str, attempts: int = 4, mode: str = "collect", workers: int = 2) -> subprocess.Popen:
     """`mode`: collect the lists at once; "wait" for the first list, say so, then for a line, then
     collect; "leave" after a line, then collect."""
-    return subprocess.Popen([sys.executable, "-c", _PROGRAM, ",".join(slugs), str(attempts), mode],
+    return subprocess.Popen([sys.executable, "-c", _PROGRAM, ",".join(slugs), str(attempts), mode, str(workers)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -121,14 +121,14 @@ def test_a_list_that_fails_raises_the_error_an_in_process_fetch_raises(provider_
 
 
 def _with_groq_held(provider_env, *slugs: str, mode: str, meanwhile) -> tuple[int, dict]:
-    """Runs the program while groq's answer is held: once groq has been asked, `meanwhile(child
-    pid)`, then a line to the program; returns the child's pid and the lists."""
+    """Runs the program while groq's answer is held: once groq has been asked, `meanwhile(pid of
+    groq's child)`, then a line to the program; returns that pid and the lists."""
     serve_all_providers(provider_env)
     asked, held = threading.Event(), threading.Event()
     provider_env.route(_path("groq"), Reply(status=200, body=b"{}", before_answer=asked.set, hold=held))
     process = _fetch_process(*slugs, mode=mode)
     try:
-        child = json.loads(process.stdout.readline())["pid"]
+        child = json.loads(process.stdout.readline())["pids"]["groq"]
         if mode == "wait":
             assert json.loads(process.stdout.readline()) == {"in": slugs[0]}
         assert asked.wait(timeout=60)
@@ -142,7 +142,7 @@ def _with_groq_held(provider_env, *slugs: str, mode: str, meanwhile) -> tuple[in
     return child, lists
 
 
-def test_a_child_that_dies_mid_fetch_fails_the_lists_it_had_not_sent(provider_env):
+def test_a_child_that_dies_mid_fetch_fails_its_list_and_no_other(provider_env):
     child, lists = _with_groq_held(provider_env, "xai", "groq", mode="wait", meanwhile=lambda pid: os.kill(pid, signal.SIGKILL))
     assert lists["xai"]["pages"]
     assert lists["groq"] == {"error": ["ProviderFetchError", f"the fetch process (pid {child}) ended with exit code -9 before it sent groq's list"]}
@@ -151,6 +151,33 @@ def test_a_child_that_dies_mid_fetch_fails_the_lists_it_had_not_sent(provider_en
 def test_leaving_stops_a_child_still_fetching(provider_env):
     child, lists = _with_groq_held(provider_env, "groq", mode="leave", meanwhile=lambda pid: None)
     assert lists["groq"]["error"][1].endswith(f"(pid {child}) ended with exit code -15 before it sent groq's list")
+
+
+def test_no_more_children_fetch_at_once_than_max_workers(provider_env):
+    serve_all_providers(provider_env)
+    asked = {slug: threading.Event() for slug in ("groq", "xai")}
+    held = {slug: threading.Event() for slug in ("groq", "xai")}
+    either_asked = threading.Event()
+    for slug in ("groq", "xai"):
+        reply = json_reply(fixture(f"{slug}_models.json"))
+        mark = (lambda slug=slug: (asked[slug].set(), either_asked.set()))
+        provider_env.route(_path(slug), replace(reply, before_answer=mark, hold=held[slug]))
+    process = _fetch_process("groq", "xai", workers=1)
+    try:
+        assert either_asked.wait(timeout=60)
+        first = "groq" if asked["groq"].is_set() else "xai"
+        second = "xai" if first == "groq" else "groq"
+        # The other child waits for the one token: no request of its own while the first is held.
+        assert not asked[second].wait(timeout=1.0)
+        held[first].set()
+        assert asked[second].wait(timeout=60)
+        held[second].set()
+        pids, lists = _lines(process)
+    finally:
+        for event in held.values():
+            event.set()
+        process.kill()
+    assert lists["groq"]["pages"] and lists["xai"]["pages"] and len(set(pids["pids"].values())) == 2
 
 
 def test_a_fetch_process_refuses_to_fork_beside_other_threads(provider_env):
@@ -171,8 +198,9 @@ def test_an_error_that_cannot_cross_the_pipe_keeps_its_type_name_and_message():
 
 
 def test_a_sync_worker_fetches_in_a_process_apart_from_its_runs(provider_env, tmp_path):
-    """The worker's runs hold its interpreter lock for long stretches; its fetches wait for nothing
-    but the network in a child of their own (who asked is looked up while each request is open)."""
+    """The worker's runs hold its interpreter lock for long stretches, and a fetch thread holds it
+    while it decodes a large body; each fetch waits for nothing but the network in a child of its
+    own (who asked is looked up while each request is open)."""
     serve_all_providers(provider_env)
     asked_by: dict[str, int | None] = {}
     for slug in ("groq", "xai"):
@@ -193,8 +221,8 @@ def test_a_sync_worker_fetches_in_a_process_apart_from_its_runs(provider_env, tm
     with dg.DagsterInstance.get() as instance:
         run_pids = {int(r.dagster_run.tags[PID_TAG]) for r in instance.get_run_records(limit=10)}
     assert run_pids == {worker_pid}
-    assert asked_by["groq"] is not None and asked_by["groq"] == asked_by["xai"], asked_by
-    assert asked_by["groq"] not in {worker_pid, os.getpid()}
+    assert None not in asked_by.values() and asked_by["groq"] != asked_by["xai"], asked_by
+    assert not set(asked_by.values()) & {worker_pid, os.getpid()}
     assert [provider_env.hits(_path(slug)) for slug in ("groq", "xai")] == [1, 1]
 
 
