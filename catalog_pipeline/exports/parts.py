@@ -237,7 +237,8 @@ class _Parts:
         self.directory.mkdir(exist_ok=True)
         path = self._path(slug, kind)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(f"{fingerprint}{chr(9) + note if note else ''}\n{piece}".encode())
+        first_line = f"{fingerprint}\t{note}" if note else fingerprint
+        partial.write_bytes(f"{first_line}\n{piece}".encode())
         partial.replace(path)
 
     def keep_only(self, slugs) -> None:
