@@ -21,6 +21,7 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import PrivateAttr
 
+from catalog_pipeline.defs.cross_provider import catalog_cross_provider_job, catalog_export_job
 from catalog_pipeline.defs.outcome import run_outcome, sync_counts
 from catalog_pipeline.defs.resources import CatalogDatabase, ProviderApis
 from catalog_pipeline.pipeline.http import FetchedPage, HttpPolicy
@@ -31,7 +32,7 @@ from catalog_pipeline.settings import CatalogSettings, load_settings
 _log = logging.getLogger(__name__)
 Status = Literal["ok", "failed", "skipped"]
 IDLE_REFRESH_MIN_ROWS = 10_000  # changed rows that make a refresh worth its fixed cost while a fetch is awaited
-CROSS_PROVIDER_JOB, EXPORT_JOB = "catalog_cross_provider", "catalog_export_refresh"
+CROSS_PROVIDER_JOB, EXPORT_JOB = catalog_cross_provider_job.name, catalog_export_job.name
 
 
 @dataclass
