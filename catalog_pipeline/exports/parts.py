@@ -68,19 +68,20 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
             kept: dict[str, str | _KeptPiece | None] = {fmt: parts[fmt].kept(slug, fingerprint) for fmt in outputs}
             offers_key = fingerprint and f"{fingerprint} {_OFFERS_FORMAT}"
             kept_offers: str | _KeptPiece | None = parts["json"].kept(slug, offers_key, _OFFERS) if "json" in outputs else ""
+            digest = kept_offers.note if isinstance(kept_offers, _KeptPiece) else None
             if any(piece is None for piece in (*kept.values(), kept_offers)):
                 _close((*kept.values(), kept_offers))
                 spelled, kept_offers = _spelled(conn, slug, outputs)
                 kept = dict(spelled)
                 for fmt in outputs:
                     parts[fmt].write(slug, fingerprint, spelled[fmt])
+                digest = _digest(kept_offers)
                 if "json" in outputs:
-                    parts["json"].write(slug, offers_key, kept_offers, _OFFERS, note=_digest(kept_offers))
+                    parts["json"].write(slug, offers_key, kept_offers, _OFFERS, note=digest)
             for fmt in outputs:
                 pieces[fmt].append(kept[fmt])
             if "json" in outputs:
                 offers.append(kept_offers)
-                digest = kept_offers.note if isinstance(kept_offers, _KeptPiece) else _digest(kept_offers)
                 if kept_offers:  # a provider with no linked row adds nothing to the section
                     offer_digests.append(f"{slug}={digest}")
         if "json" in outputs:
