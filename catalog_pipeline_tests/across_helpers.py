@@ -92,12 +92,14 @@ def serve(server: FixtureServer, slug: str, payload: Any, path: str = "/models")
     server.route(f"/{slug}{path}", json_reply(payload))
 
 
-def materialize_cross_provider(database_url: str, export_dir: Path | None = None) -> dg.ExecuteInProcessResult:
+def materialize_cross_provider(
+    database_url: str, export_dir: Path | None = None, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         CROSS_PROVIDER_ASSETS,
         resources={"catalog_db": CatalogDatabase(url=database_url),
                    "catalog_export_files": CatalogExport(directory=str(export_dir) if export_dir else None)},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
 

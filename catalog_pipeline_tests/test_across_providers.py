@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import dagster as dg
 import pytest
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from .across_helpers import (
     openrouter_payload, per_million, serve,
 )
 from .catalog_snapshot import models_by_id
+from .conftest import FIXTURES
 from .module_catalogs import catalog_template, serving
 from .sync_helpers import failure_message, materialize_provider
 
@@ -143,6 +145,35 @@ def test_prices_within_one_percent_are_no_discrepancy(provider_env, catalog_url,
     sync(provider_env, catalog_url, huggingface=default_router_payload(), novita=novita_payload(1301, 3900))
     assert materialize_cross_provider(catalog_url, tmp_path).success
     assert price_discrepancies(catalog_engine(catalog_url)) == []
+
+
+def test_discrepancies_are_compared_anew_only_when_what_they_read_has_moved(provider_env, catalog_url, tmp_path):
+    def refresh() -> tuple[dict, dg.AssetCheckEvaluation]:
+        result = materialize_cross_provider(catalog_url, tmp_path, instance)
+        assert result.success
+        (materialization,) = [m for m in result.asset_materializations_for_node("price_discrepancies")]
+        return {key: value.value for key, value in materialization.metadata.items()}, check_result(result, "no_unit_error_ratios")
+
+    postgresql = catalog_url.startswith("postgresql")
+    instance = dg.DagsterInstance.ephemeral()
+    sync(provider_env, catalog_url, huggingface=default_router_payload(), novita=novita_payload(1_300_000, 3900))
+    first, check = refresh()
+    assert first["compared_anew"] is True and first["discrepancies"] == 1 and check.metadata["suspected_unit_errors"].value == 1
+
+    # xAI is no provider the router quotes: its sync moves nothing the discrepancies read.
+    serve(provider_env, "xai", json.loads((FIXTURES / "xai_models.json").read_text()), "/language-models")
+    assert materialize_provider("xai", catalog_url).success
+    second, check = refresh()
+    assert second["compared_anew"] is not postgresql  # SQLite keeps no fingerprint: always compared
+    assert (second["discrepancies"], second["entries"]) == (first["discrepancies"], first["entries"])
+    assert check.passed is False and check.metadata["suspected_unit_errors"].value == 1
+    assert check.metadata["entries"].value == first["entries"]
+
+    # Novita's price moves by 1% (not held): compared anew, with the new price.
+    sync(provider_env, catalog_url, novita=novita_payload(1_313_000, 3900))
+    third, check = refresh()
+    assert third["compared_anew"] is True and third["discrepancies"] == 1
+    assert Decimal(str(third["entries"][0]["provider_value"])) == per_million("131.3")
 
 
 def test_exports_round_trip_every_price_exactly(provider_env, catalog_url, tmp_path):

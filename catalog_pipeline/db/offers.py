@@ -7,18 +7,20 @@ either price unknown come last; ties go to the provider slug, then the model id.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from catalog_pipeline.collector import collector_paused
 
 from .canonical import normalized_name
 from .engine import catalog_engine
 from .schema import canonical_models, models, providers
-from .second_source import PROVIDER, ROUTER_PROVIDER_NAMES, router_offers
+from .second_source import PROVIDER, ROUTER_PROVIDER_NAMES, ROUTER_SLUG, router_offers
 
 INPUT_WEIGHT = 3
 DISCREPANCY_THRESHOLD = Decimal("0.01")  # more than 1% apart
@@ -118,34 +120,75 @@ def price_discrepancies(engine: Engine) -> list[dict[str, Any]]:
     """Every (provider, model, price) where the provider's own price and the router's price for that
     same provider and canonical model are more than 1% apart. `ratio` = provider / router."""
     with collector_paused(), engine.connect() as conn:
-        offers_by_key = router_offers(conn)
-        rows = conn.execute(
-            select(
-                providers.c.slug, models.c.provider_model_id, canonical_models.c.slug.label("canonical"),
-                *(models.c[c] for c in COMPARED_COLUMNS),
-            )
-            .join(providers, providers.c.id == models.c.provider_id)
-            .join(canonical_models, canonical_models.c.id == models.c.canonical_model_id)
-            .where(models.c.is_active.is_(True), models.c.price_source == PROVIDER, models.c.match_method.in_(("hf_id", "curated")))
-            # The router quotes only the providers it serves: the others' rows have no second price.
-            .where(providers.c.slug.in_(sorted(set(ROUTER_PROVIDER_NAMES.values()))))
-            .order_by(providers.c.slug, models.c.provider_model_id)
-        ).all()  # fetched at once: row by row, the driver's calls cost more than the comparisons
-        found = []
-        for slug, model_id, canonical, *own_prices in rows:
-            offer = offers_by_key.get(slug, canonical)
-            if offer is None:
+        return _discrepancies_in(conn)
+
+
+@dataclass
+class DiscrepancyReport:
+    inputs: str | None  # the fingerprint of what they were computed from; None on SQLite
+    found: list[dict[str, Any]] | None  # None: the inputs are those of `unless_inputs`
+
+
+def price_discrepancies_unless(engine: Engine, unless_inputs: str | None) -> DiscrepancyReport:
+    """The discrepancies, unless what they are computed from is what `unless_inputs` fingerprinted
+    (a refresh after a sync that touched none of the router's providers: nothing to compare anew).
+    The fingerprint and the rows are read in one snapshot."""
+    with collector_paused(), engine.connect() as conn:
+        if conn.dialect.name != "postgresql":  # no fingerprint: always computed
+            return DiscrepancyReport(None, _discrepancies_in(conn))
+        with conn.execution_options(isolation_level="REPEATABLE READ").begin():
+            inputs = _inputs_fingerprint(conn)
+            return DiscrepancyReport(inputs, None if inputs == unless_inputs else _discrepancies_in(conn))
+
+
+# What the discrepancies read, per provider they read: each active row's id, content (prices,
+# price source and the router's offers are in its content hash) and link, hashed to 64 bits and
+# summed; and when the router was synced (its offers' sighting time). A canonical model's slug
+# never changes. The rules themselves are in the version tag.
+_INPUTS = text(
+    "SELECT p.slug, CASE WHEN p.slug = :router THEN p.last_synced_at END, count(*),"
+    " sum(hashtextextended(concat(m.id, '|', m.content_hash, '|', m.canonical_model_id, '|', m.match_method), 0))"
+    " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active AND p.slug = ANY(:slugs)"
+    " GROUP BY p.slug, p.last_synced_at ORDER BY p.slug"
+)
+_RULES = f"discrepancies-v1|{DISCREPANCY_THRESHOLD}|{sorted(ROUTER_PROVIDER_NAMES.items())}|{COMPARED_COLUMNS}"
+
+
+def _inputs_fingerprint(conn: Connection) -> str:
+    slugs = sorted({ROUTER_SLUG, *ROUTER_PROVIDER_NAMES.values()})
+    read = conn.execute(_INPUTS, {"router": ROUTER_SLUG, "slugs": slugs}).all()
+    return hashlib.sha256(f"{_RULES}|{read}".encode()).hexdigest()
+
+
+def _discrepancies_in(conn: Connection) -> list[dict[str, Any]]:
+    offers_by_key = router_offers(conn)
+    rows = conn.execute(
+        select(
+            providers.c.slug, models.c.provider_model_id, canonical_models.c.slug.label("canonical"),
+            *(models.c[c] for c in COMPARED_COLUMNS),
+        )
+        .join(providers, providers.c.id == models.c.provider_id)
+        .join(canonical_models, canonical_models.c.id == models.c.canonical_model_id)
+        .where(models.c.is_active.is_(True), models.c.price_source == PROVIDER, models.c.match_method.in_(("hf_id", "curated")))
+        # The router quotes only the providers it serves: the others' rows have no second price.
+        .where(providers.c.slug.in_(sorted(set(ROUTER_PROVIDER_NAMES.values()))))
+        .order_by(providers.c.slug, models.c.provider_model_id)
+    ).all()  # fetched at once: row by row, the driver's calls cost more than the comparisons
+    found = []
+    for slug, model_id, canonical, *own_prices in rows:
+        offer = offers_by_key.get(slug, canonical)
+        if offer is None:
+            continue
+        second = {"pricing_prompt": offer.pricing_prompt, "pricing_completion": offer.pricing_completion}
+        for column, own in zip(COMPARED_COLUMNS, own_prices):
+            if own is None or not differs(own, second[column]):
                 continue
-            second = {"pricing_prompt": offer.pricing_prompt, "pricing_completion": offer.pricing_completion}
-            for column, own in zip(COMPARED_COLUMNS, own_prices):
-                if own is None or not differs(own, second[column]):
-                    continue
-                found.append({
-                    "provider": slug, "model": model_id, "canonical_model": canonical,
-                    "field": column, "provider_value": own, "provider_source": PROVIDER,
-                    "second_value": second[column], "second_source": "huggingface-router",
-                    "second_observed_at": offer.observed_at, "ratio": price_ratio(own, second[column]),
-                })
+            found.append({
+                "provider": slug, "model": model_id, "canonical_model": canonical,
+                "field": column, "provider_value": own, "provider_source": PROVIDER,
+                "second_value": second[column], "second_source": "huggingface-router",
+                "second_observed_at": offer.observed_at, "ratio": price_ratio(own, second[column]),
+            })
     return found
 
 

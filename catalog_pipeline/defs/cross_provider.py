@@ -16,7 +16,7 @@ from pydantic import Field
 
 from catalog_pipeline.db.canonical import rebuild_links
 from catalog_pipeline.db.engine import DEFAULT_DATA_DIR
-from catalog_pipeline.db.offers import power_of_ten_exponent, price_discrepancies as find_discrepancies
+from catalog_pipeline.db.offers import power_of_ten_exponent, price_discrepancies_unless
 from catalog_pipeline.db.jsonable import jsonable
 from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs
 from catalog_pipeline.settings import EXPORT_DIR_ENV_VAR, load_settings
@@ -110,25 +110,57 @@ _read_after_links = partial(dg.asset, group_name=GROUP, deps=[canonical_models],
         ),
     ],
 )
-def price_discrepancies(catalog_db: CatalogDatabase) -> dg.MaterializeResult:
-    found = find_discrepancies(catalog_db.engine())
-    suspects = [
-        d for d in found if (power_of_ten_exponent(d["ratio"]) or 0) >= MIN_UNIT_ERROR_EXPONENT
-    ]
+def price_discrepancies(context: dg.AssetExecutionContext, catalog_db: CatalogDatabase) -> dg.MaterializeResult:
+    # Compared anew only when what they read has moved since the last materialization (after most
+    # syncs the router's providers are not among those that changed); else that one's figures stand.
+    last = _last_metadata(context)
+    report = price_discrepancies_unless(catalog_db.engine(), last.get(_INPUTS_KEY))
+    if report.found is None:
+        count, entries, suspect_count, suspects = (
+            last["discrepancies"], last["entries"], last[_SUSPECTS_KEY], last[_SUSPECT_ENTRIES_KEY]
+        )
+    else:
+        found = report.found
+        suspected = [d for d in found if (power_of_ten_exponent(d["ratio"]) or 0) >= MIN_UNIT_ERROR_EXPONENT]
+        count, entries = len(found), jsonable(found[:MAX_SHOWN])
+        suspect_count, suspects = len(suspected), jsonable(suspected[:MAX_SHOWN])
+    metadata = {
+        "discrepancies": count,
+        "entries": dg.MetadataValue.json(entries),
+        "dagster/row_count": count,
+        "compared_anew": report.found is not None,
+    }
+    if report.inputs is not None:  # what the next refresh compares its inputs with
+        metadata |= {
+            _INPUTS_KEY: report.inputs, _SUSPECTS_KEY: suspect_count, _SUSPECT_ENTRIES_KEY: dg.MetadataValue.json(suspects),
+        }
     return dg.MaterializeResult(
-        metadata={
-            "discrepancies": len(found),
-            "entries": dg.MetadataValue.json(jsonable(found[:MAX_SHOWN])),
-            "dagster/row_count": len(found),
-        },
+        metadata=metadata,
         check_results=[
             _warning(
-                UNIT_ERROR_CHECK, suspects, count_key="suspected_unit_errors", examples_key="entries",
-                failing=f"{len(suspects)} prices differ from their second source by a power of ten (unit error?)",
+                UNIT_ERROR_CHECK, suspects, count=suspect_count, count_key="suspected_unit_errors", examples_key="entries",
+                failing=f"{suspect_count} prices differ from their second source by a power of ten (unit error?)",
                 passing="no ratio is a power of ten",
             )
         ],
     )
+
+
+_INPUTS_KEY = "inputs_fingerprint"
+_SUSPECTS_KEY = "suspected_unit_errors"
+_SUSPECT_ENTRIES_KEY = "suspected_unit_error_entries"
+_REUSED_KEYS = ("discrepancies", "entries", _INPUTS_KEY, _SUSPECTS_KEY, _SUSPECT_ENTRIES_KEY)
+
+
+def _last_metadata(context: dg.AssetExecutionContext) -> dict:
+    """The values of the asset's last materialization's metadata, when it holds every one a reuse
+    needs; else nothing (never materialized, or by a version that did not record them)."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    materialization = event.asset_materialization if event else None
+    stored = materialization.metadata if materialization else {}
+    if not all(key in stored for key in _REUSED_KEYS):
+        return {}
+    return {key: stored[key].value for key in _REUSED_KEYS}
 
 
 @_read_after_links(
