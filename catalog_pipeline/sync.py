@@ -163,7 +163,7 @@ def sync_providers(
     def refresh_while_waiting(last: bool, trigger: str | None = None) -> None:
         # A refresh has a fixed cost (a Dagster run, both export files written whole): in the idle
         # wait for a fetch it is worth it only for enough changed rows; before the last run, always.
-        changed = sum(_changed_rows(outcome) for slug, outcome in outcomes.items() if slug not in taken_in)
+        changed = sum(changed_rows(outcome) for slug, outcome in outcomes.items() if slug not in taken_in)
         if last or changed >= IDLE_REFRESH_MIN_ROWS:
             refresh(trigger or ("while-last-fetch" if last else "while-fetching"))
 
@@ -204,7 +204,7 @@ def sync_providers(
         # run since a refresh of this sync changed a row (a failed run may have), only the export's
         # providers (their sync times) moved.
         rows_moved = not taken_in or any(
-            outcome.status == "failed" or _changed_rows(outcome) or outcome.slug == ROUTER_SLUG for outcome in untaken
+            outcome.status == "failed" or changed_rows(outcome) or outcome.slug == ROUTER_SLUG for outcome in untaken
         )
         refresh("after-sync", CROSS_PROVIDER_JOB if rows_moved else EXPORT_JOB)
     return [outcomes[slug] for slug in slugs] + [outcome for outcome in others_done if outcome.slug not in slugs]
@@ -223,7 +223,7 @@ def _refresh_cross_provider(definitions, instance, catalog_db, loggers, tags, jo
     ).success
 
 
-def _changed_rows(outcome: ProviderOutcome) -> int:
+def changed_rows(outcome: ProviderOutcome) -> int:
     return sum(outcome.counts.get(key) or 0 for key in ("added", "updated", "reactivated", "deactivated"))
 
 

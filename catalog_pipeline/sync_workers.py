@@ -19,6 +19,7 @@ fails its providers, with its exit code.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -198,11 +199,12 @@ def worker_main(report_fd: int) -> int:
     from catalog_pipeline.sync import sync_providers
 
     catalog_db = CatalogDatabase(url=assignment.get("database_url") or settings.database_url)
+    definitions = defs()
     with fetching, open_instance(say=lambda text: None) as instance:
         outcomes = sync_providers(
             assignment["providers"],
             instance=instance,
-            definitions=defs(), catalog_db=catalog_db, settings=settings,
+            definitions=definitions, catalog_db=catalog_db, settings=settings,
             dry_run=assignment["dry_run"], force=assignment["force"], from_archive=assignment["from_archive"],
             parallel_fetches=assignment["parallel_fetches"], log_level=assignment["log_level"],
             refresh_cross_provider=False, before_runs=_wait_for_go, started_fetches=started,
@@ -211,7 +213,35 @@ def worker_main(report_fd: int) -> int:
         # refresh waits for this, not for the shutdown.
         with os.fdopen(report_fd, "w") as report:
             report.write(json.dumps([asdict(outcome) for outcome in outcomes], default=str))
+        if not assignment["dry_run"]:
+            _spell_export_parts_ahead(definitions, catalog_db, instance, outcomes)
     return 0
+
+
+def _spell_export_parts_ahead(definitions, catalog_db, instance, outcomes: list["ProviderOutcome"]) -> None:
+    """The main process now links the rows of every run, then exports them; the provider this
+    process ran last is what it waits on. Meanwhile, on the other core, that provider's parts of
+    the export files are spelled here (exports/parts.py), so that its export copies them. Its
+    links, in the parts' fingerprint, seldom move (never for rows that link to nothing, like most
+    of fal's); parts spelled for links that then moved are simply not used."""
+    import dagster as dg
+
+    from catalog_pipeline.exports import FORMATS, spell_parts_ahead
+    from catalog_pipeline.sync import changed_rows
+
+    changed = {outcome.run_id: outcome.slug for outcome in outcomes if outcome.status == "ok" and changed_rows(outcome)}
+    if not changed:
+        return
+    try:
+        runs = instance.get_run_records(dg.RunsFilter(run_ids=list(changed)))
+        last = max(runs, key=lambda record: record.end_time or 0).dagster_run.run_id
+        export = definitions.resources["catalog_export_files"]
+        paths = {fmt: export.path_for(fmt) for fmt in FORMATS}
+        for path in paths.values():
+            path.parent.mkdir(parents=True, exist_ok=True)  # as the export does: none may have run yet
+        spell_parts_ahead(catalog_db.engine(), paths, changed[last])
+    except Exception as exc:  # noqa: BLE001 - only time is lost: the export spells them itself, and says what fails
+        logging.getLogger(__name__).debug("export parts not spelled ahead: %s", type(exc).__name__)
 
 
 if __name__ == "__main__":

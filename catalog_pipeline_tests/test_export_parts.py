@@ -11,14 +11,14 @@ from sqlalchemy import text
 
 from catalog_pipeline.db.canonical import rebuild_links
 from catalog_pipeline.db.engine import catalog_engine
-from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs, parts
+from catalog_pipeline.exports import FILE_NAMES, FORMATS, export_catalogs, parts, spell_parts_ahead
 from catalog_pipeline.exports.rows import active_catalog
 from catalog_pipeline.exports.writer import dumps_compact
 
 from .across_helpers import _fixture, default_router_payload, groq_payload, novita_fixture_payload, serve
 from .sync_helpers import failure_message, materialize_provider
 
-_GENERATED_AT = re.compile(r'"generated_at":"[^"]*"')
+GENERATED_AT = re.compile(r'"generated_at":"[^"]*"')
 
 
 def _sync(server, database_url, **payloads) -> None:
@@ -46,7 +46,7 @@ def _exported_as_one_read_writes(engine, directory, monkeypatch) -> set[str]:
     assert written == {fmt: len(rows) for fmt in FORMATS}
     for fmt, path in paths.items():
         expected = dumps_compact(FORMATS[fmt](rows)) + "\n"
-        assert _GENERATED_AT.sub("", path.read_text(encoding="utf-8")) == _GENERATED_AT.sub("", expected)
+        assert GENERATED_AT.sub("", path.read_text(encoding="utf-8")) == GENERATED_AT.sub("", expected)
     return spelled
 
 
@@ -82,6 +82,29 @@ def test_exports_from_parts_are_the_whole_document_and_spell_only_what_changed(p
     assert materialize_provider("groq", catalog_url, force=True).success
     _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
     assert not any(path.name.startswith("groq") for path in (tmp_path / f".{FILE_NAMES['json']}.parts").glob("*"))
+
+
+def test_parts_spelled_ahead_of_the_links_are_taken_only_while_the_links_stand(provider_env, catalog_url, tmp_path, monkeypatch):
+    # A sync worker spells the parts of the provider it ran last while the main process links.
+    engine = catalog_engine(catalog_url)
+    kept = engine.dialect.name == "postgresql"  # SQLite keeps no part: nothing to spell ahead
+    everyone = {"huggingface", "groq", "novita"}
+    _sync(provider_env, catalog_url, huggingface=default_router_payload(), groq=groq_payload(), novita=novita_fixture_payload())
+    _exported_as_one_read_writes(engine, tmp_path, monkeypatch)
+    paths = {fmt: tmp_path / FILE_NAMES[fmt] for fmt in FORMATS}
+
+    # Repriced: the links move none of Novita's rows, so its parts spelled before them are taken.
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload(price=31000))
+    assert spell_parts_ahead(engine, paths, "novita") is kept
+    assert spell_parts_ahead(engine, paths, "novita") is False  # kept by the first
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == (set() if kept else everyone)
+
+    # A new row the links then give a canonical model: the parts spelled ahead are not what the
+    # rows now are, and the export spells them again.
+    playai = {"id": "playai/playai-tts", "title": "playai/playai-tts"}
+    _sync(provider_env, catalog_url, novita=novita_fixture_payload([playai], price=31000))
+    assert spell_parts_ahead(engine, paths, "novita") is kept
+    assert _exported_as_one_read_writes(engine, tmp_path, monkeypatch) == ({"novita", "groq"} if kept else everyone)
 
 
 def test_the_canonical_section_is_spelled_again_only_when_an_offer_or_a_hugging_face_id_changes(provider_env, catalog_url, tmp_path, monkeypatch):

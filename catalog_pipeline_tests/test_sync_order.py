@@ -202,7 +202,7 @@ def test_a_last_run_that_changed_no_row_refreshes_the_export_alone(provider_env,
     before = _sync_times(sqlite_url)
     with dg.DagsterInstance.ephemeral() as second:
         outcomes = _sync_with_groq_last(provider_env, second, sqlite_url, monkeypatch)
-        assert [o.counts["unchanged"] > 0 and not sync._changed_rows(o) for o in outcomes] == [True, True]
+        assert [o.counts["unchanged"] > 0 and not sync.changed_rows(o) for o in outcomes] == [True, True]
         assert _refreshes(second) == [("while-last-fetch", ALL_THREE), ("after-sync", ["catalog_export"])]
     # The export shows Groq's sync of this run, not the one before.
     after = _sync_times(sqlite_url)

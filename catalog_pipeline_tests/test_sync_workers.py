@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import dagster as dg
 from sqlalchemy import func, select
@@ -16,12 +17,16 @@ from catalog_pipeline.db.archive import archive_pages
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.schema import models, providers
 from catalog_pipeline.db.second_source import ROUTER_SLUG
+from catalog_pipeline.exports import FILE_NAMES, FORMATS
+from catalog_pipeline.exports.rows import active_catalog
+from catalog_pipeline.exports.writer import dumps_compact
 from catalog_pipeline.pipeline.http import FetchedPage
 from catalog_pipeline.providers import PROVIDER_SLUGS, adapter_for
 from catalog_pipeline.run_liveness import PID_TAG
 from catalog_pipeline.sync_workers import SyncWorkers, split_providers, worker_count
 
 from .cli_helpers import provider_lines, sync_models
+from .test_export_parts import GENERATED_AT
 from .fixture_routes import fixture, serve_all_providers
 from .http_server import Reply, json_reply
 
@@ -109,6 +114,12 @@ def test_two_processes_sync_every_provider_and_isolate_a_failing_one_in_the_work
     # The last cross-provider refresh takes in every provider's rows, the worker's included.
     refreshes = [r for r in records if r.dagster_run.job_name == "catalog_cross_provider"]
     assert refreshes and max(r.start_time for r in refreshes) >= max(r.end_time for r in provider_runs.values())
+    # The export files are what one read of the catalog writes, the parts the worker spelled
+    # ahead of the last refresh's links included.
+    rows = active_catalog(catalog_engine(postgres_url))
+    for fmt, name in FILE_NAMES.items():
+        written = (Path(os.environ["CATALOG_EXPORT_DIR"]) / name).read_text(encoding="utf-8")
+        assert GENERATED_AT.sub("", written) == GENERATED_AT.sub("", dumps_compact(FORMATS[fmt](rows)) + "\n")
 
 
 def _outcomes_of_worker(tmp_path, source: str) -> list:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from catalog_pipeline.collector import collector_paused
 
 from . import catalog_json, litellm
-from .parts import write_exports
+from .parts import spell_ahead, write_exports
 
 FORMATS: dict[str, Callable] = {"litellm": litellm.build, "json": catalog_json.build}
 FILE_NAMES = {"litellm": "model_prices_and_context_window.json", "json": "catalog.json"}
@@ -43,3 +43,13 @@ def export_catalogs(engine: Engine, outputs: dict[str, Path]) -> dict[str, int]:
         with collector_paused(), conn.begin():
             written = write_exports(conn, {fmt: Path(output) for fmt, output in outputs.items()})
     return {fmt: written for fmt in outputs}
+
+
+def spell_parts_ahead(engine: Engine, outputs: dict[str, Path], slug: str) -> bool:
+    """The provider's parts of the export files (parts.py) spelled now from its rows as they stand,
+    unless kept already, so that the next export of those rows copies them. True when spelled."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # the fingerprint and the rows of one snapshot
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with collector_paused(), conn.begin():
+            return spell_ahead(conn, {fmt: Path(output) for fmt, output in outputs.items()}, slug)

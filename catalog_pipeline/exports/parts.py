@@ -20,7 +20,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterable
 
 from sqlalchemy import Connection, func, select, text
 
@@ -34,11 +34,12 @@ from .writer import dumps_compact
 # link of each row, hashed to 64 bits per row and summed (an aggregate in no order: no sort, no
 # string of the whole provider). A row's canonical slug never changes (respelling changes hf_id,
 # read afresh).
-_FINGERPRINTS = text(
+_FINGERPRINTS_OF_PROVIDERS = (
     "SELECT p.slug, count(*), count(*) || ':' || sum(hashtextextended(concat(m.id, '|', m.content_hash, '|',"
     " m.price_observed_at, '|', m.canonical_model_id, '|', m.match_method, '|', m.match_confidence), 0))"
-    " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active GROUP BY p.slug ORDER BY p.slug"
+    " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active {} GROUP BY p.slug ORDER BY p.slug"
 )
+_FINGERPRINTS, _FINGERPRINTS_OF = (text(_FINGERPRINTS_OF_PROVIDERS.format(where)) for where in ("", "AND p.slug = ANY(:slugs)"))
 # The canonical models' slugs and Hugging Face ids, which the `canonical_models` section also shows.
 _CANONICAL_FINGERPRINT = text(
     "SELECT count(*) || ':' || coalesce(sum(hashtextextended(concat(slug, '|', hf_id), 0)), 0) FROM canonical_models"
@@ -65,19 +66,7 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
     section: str | _KeptPiece | None = None
     try:
         for slug, (count, fingerprint) in fingerprints.items():
-            kept: dict[str, str | _KeptPiece | None] = {fmt: parts[fmt].kept(slug, fingerprint) for fmt in outputs}
-            offers_key = fingerprint and f"{fingerprint} {_OFFERS_FORMAT}"
-            kept_offers: str | _KeptPiece | None = parts["json"].kept(slug, offers_key, _OFFERS) if "json" in outputs else ""
-            digest = kept_offers.note if isinstance(kept_offers, _KeptPiece) else None
-            if any(piece is None for piece in (*kept.values(), kept_offers)):
-                _close((*kept.values(), kept_offers))
-                spelled, kept_offers = _spelled(conn, slug, outputs)
-                kept = dict(spelled)
-                for fmt in outputs:
-                    parts[fmt].write(slug, fingerprint, spelled[fmt])
-                digest = _digest(kept_offers)
-                if "json" in outputs:
-                    parts["json"].write(slug, offers_key, kept_offers, _OFFERS, note=digest)
+            kept, kept_offers, digest = _provider_pieces(conn, parts, slug, fingerprint)
             for fmt in outputs:
                 pieces[fmt].append(kept[fmt])
             if "json" in outputs:
@@ -119,10 +108,47 @@ def write_exports(conn: Connection, outputs: dict[str, Path]) -> int:
     return sum(count for count, _ in fingerprints.values())
 
 
-def _fingerprints(conn: Connection) -> dict[str, tuple[int, str | None]]:
-    """slug -> (active rows, fingerprint or None), for the providers with active rows, in slug order."""
+def spell_ahead(conn: Connection, outputs: dict[str, Path], slug: str) -> bool:
+    """PostgreSQL: the provider's parts spelled now unless kept for its rows as they stand, so that
+    the next export only copies them; True when they were spelled. Elsewhere nothing is kept."""
+    if conn.dialect.name != "postgresql":
+        return False
+    fingerprints = _fingerprints(conn, [slug])
+    if slug not in fingerprints:  # no active row: no part
+        return False
+    parts = {fmt: _Parts(Path(output)) for fmt, output in outputs.items()}
+    kept, kept_offers, _ = _provider_pieces(conn, parts, slug, fingerprints[slug][1])
+    spelled = not any(isinstance(piece, _KeptPiece) for piece in (*kept.values(), kept_offers))
+    _close((*kept.values(), kept_offers))
+    return spelled
+
+
+def _provider_pieces(
+    conn: Connection, parts: dict[str, "_Parts"], slug: str, fingerprint: str | None
+) -> tuple[dict[str, "str | _KeptPiece"], "str | _KeptPiece", str | None]:
+    """The provider's piece of each file and its offers, kept or else spelled (and kept for the
+    next export), and the offers' digest."""
+    kept: dict[str, str | _KeptPiece | None] = {fmt: parts[fmt].kept(slug, fingerprint) for fmt in parts}
+    offers_key = fingerprint and f"{fingerprint} {_OFFERS_FORMAT}"
+    kept_offers: str | _KeptPiece | None = parts["json"].kept(slug, offers_key, _OFFERS) if "json" in parts else ""
+    if all(piece is not None for piece in (*kept.values(), kept_offers)):
+        return kept, kept_offers, kept_offers.note if isinstance(kept_offers, _KeptPiece) else None
+    _close((*kept.values(), kept_offers))
+    spelled, offers = _spelled(conn, slug, parts)
+    for fmt in parts:
+        parts[fmt].write(slug, fingerprint, spelled[fmt])
+    digest = _digest(offers)
+    if "json" in parts:
+        parts["json"].write(slug, offers_key, offers, _OFFERS, note=digest)
+    return spelled, offers, digest
+
+
+def _fingerprints(conn: Connection, slugs: list[str] | None = None) -> dict[str, tuple[int, str | None]]:
+    """slug -> (active rows, fingerprint or None), for the providers with active rows (of `slugs`,
+    or all), in slug order."""
     if conn.dialect.name == "postgresql":
-        return {slug: (count, fingerprint) for slug, count, fingerprint in conn.execute(_FINGERPRINTS)}
+        query = _FINGERPRINTS if slugs is None else _FINGERPRINTS_OF
+        return {slug: (count, fingerprint) for slug, count, fingerprint in conn.execute(query, {"slugs": slugs})}
     query = (
         select(providers.c.slug, func.count()).join(models, models.c.provider_id == providers.c.id)
         .where(models.c.is_active.is_(True)).group_by(providers.c.slug).order_by(providers.c.slug)
@@ -142,11 +168,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _spelled(conn: Connection, slug: str, outputs: dict[str, Path]) -> tuple[dict[str, str], str]:
+def _spelled(conn: Connection, slug: str, formats: Iterable[str]) -> tuple[dict[str, str], str]:
     """The provider's parts spelled from its rows: each format's entries, and its offers."""
     rows = active_rows(conn, slug)
     spelled = {}
-    for fmt in outputs:
+    for fmt in formats:
         if fmt == "litellm":
             spelled[fmt] = dumps_compact(litellm.build(rows))[1:-1]
         else:
