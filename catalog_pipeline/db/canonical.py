@@ -265,7 +265,10 @@ _GROUPS_READ_BY_KEY = 50_000
 
 
 def _rows_in_groups(conn: Connection, keys: list[str]) -> list["_Stored"]:
-    return [item for batch in batches(conn, keys) for item in _catalog_rows(conn, one_of(conn, models.c.link_key, batch))]
+    # PostgreSQL: through the link key's index. With statistics a first sync has outgrown, the
+    # planner scanned the whole table for 20,000 keys (seen here: 0.2-0.26 s against 0.05 s).
+    with planner_without(conn, "seqscan") if conn.dialect.name == "postgresql" else nullcontext():
+        return [item for batch in batches(conn, keys) for item in _catalog_rows(conn, one_of(conn, models.c.link_key, batch))]
 
 
 def _link_summary(conn: Connection, examples: int) -> LinkReport:
