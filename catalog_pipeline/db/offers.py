@@ -141,22 +141,25 @@ def price_discrepancies_unless(engine: Engine, unless_inputs: str | None) -> Dis
             return DiscrepancyReport(inputs, None if inputs == unless_inputs else _discrepancies_in(conn))
 
 
-# What the discrepancies read, per provider they read: each active row's id, content (prices,
-# price source and the router's offers are in its content hash) and link, hashed to 64 bits and
-# summed; and when the router was synced (its offers' sighting time). A canonical model's slug
-# never changes. The rules themselves are in the version tag.
+# What the discrepancies read: the router's active rows and the compared rows of the providers it
+# quotes; per provider, each row's id, content (prices, price source and the router's offers are
+# in its content hash) and link, hashed to 64 bits and summed; and when the router was synced (its
+# offers' sighting time). A canonical model's slug never changes. The rules are in the version tag.
 _INPUTS = text(
     "SELECT p.slug, CASE WHEN p.slug = :router THEN p.last_synced_at END, count(*),"
     " sum(hashtextextended(concat(m.id, '|', m.content_hash, '|', m.canonical_model_id, '|', m.match_method), 0))"
     " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active AND p.slug = ANY(:slugs)"
+    " AND (p.slug = :router OR (m.price_source = :own AND m.match_method = ANY(:methods)))"
     " GROUP BY p.slug, p.last_synced_at ORDER BY p.slug"
 )
-_RULES = f"discrepancies-v1|{DISCREPANCY_THRESHOLD}|{sorted(ROUTER_PROVIDER_NAMES.items())}|{COMPARED_COLUMNS}"
+_COMPARED_METHODS = ("hf_id", "curated")  # the links a second price is looked up by
+_RULES = f"discrepancies-v2|{DISCREPANCY_THRESHOLD}|{sorted(ROUTER_PROVIDER_NAMES.items())}|{COMPARED_COLUMNS}|{_COMPARED_METHODS}"
 
 
 def _inputs_fingerprint(conn: Connection) -> str:
     slugs = sorted({ROUTER_SLUG, *ROUTER_PROVIDER_NAMES.values()})
-    read = conn.execute(_INPUTS, {"router": ROUTER_SLUG, "slugs": slugs}).all()
+    parameters = {"router": ROUTER_SLUG, "slugs": slugs, "own": PROVIDER, "methods": list(_COMPARED_METHODS)}
+    read = conn.execute(_INPUTS, parameters).all()
     return hashlib.sha256(f"{_RULES}|{read}".encode()).hexdigest()
 
 
@@ -169,7 +172,7 @@ def _discrepancies_in(conn: Connection) -> list[dict[str, Any]]:
         )
         .join(providers, providers.c.id == models.c.provider_id)
         .join(canonical_models, canonical_models.c.id == models.c.canonical_model_id)
-        .where(models.c.is_active.is_(True), models.c.price_source == PROVIDER, models.c.match_method.in_(("hf_id", "curated")))
+        .where(models.c.is_active.is_(True), models.c.price_source == PROVIDER, models.c.match_method.in_(_COMPARED_METHODS))
         # The router quotes only the providers it serves: the others' rows have no second price.
         .where(providers.c.slug.in_(sorted(set(ROUTER_PROVIDER_NAMES.values()))))
         .order_by(providers.c.slug, models.c.provider_model_id)
