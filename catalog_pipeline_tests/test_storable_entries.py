@@ -78,6 +78,12 @@ STORED = {
         None,
         {"metadata": lambda m: m["hugging_face_id"] == "hfid" and m["odd\ufffdkey"] == ["v\ufffd", {"n": 1}]},
     ),
+    # No lone surrogate: a document orjson spells, with a NUL in a key and a value, still cleaned.
+    "nul_in_metadata": (
+        hostile_entry("clean/nul-metadata", lambda e: e.update({"hugging_face_id": "hf\x00id", "deep": [{"n\x00": "v"}]})),
+        None,
+        {"metadata": lambda m: m["hugging_face_id"] == "hfid" and m["deep"] == [{"n": "v"}]},
+    ),
     "nul_in_modalities": (hostile_entry("clean/modalities", _set("architecture.input_modalities", ["text\x00", "image"])), None, {"input_modalities": ["text", "image"]}),
     "id_of_512_characters": (hostile_entry("y" * 512), None, {"provider_model_id": "y" * 512}),
     "context_length_bigint_max": (hostile_entry("max/context", _set("context_length", 2**63 - 1)), None, {"context_length": 2**63 - 1}),
