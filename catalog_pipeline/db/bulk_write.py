@@ -96,6 +96,16 @@ def planner_without(conn: Connection, *methods: str) -> Iterator[None]:
         conn.exec_driver_sql(f"RESET enable_{method}")
 
 
+@contextmanager
+def scanned_in_parallel(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: a scan within may be shared with parallel workers however many rows the planner
+    expects it to return (it prices each row a worker hands back, `parallel_tuple_cost`). Left as
+    it was after a failure, as `planner_without`."""
+    conn.exec_driver_sql("SET LOCAL parallel_tuple_cost = 0")
+    yield
+    conn.exec_driver_sql("RESET parallel_tuple_cost")
+
+
 def joined_by_index(conn: Connection):
     """PostgreSQL: the statements run within join row by row through an index, never by hashing
     (or sorting) a whole table: the planner's choice for a few thousand rows of a large table, and
