@@ -176,6 +176,7 @@ def _wait_for_go() -> None:
 
 def worker_main(report_fd: int) -> int:
     """One worker: its share of the providers, synced in this process, no cross-provider refresh."""
+    from catalog_pipeline.collector import set_aside_lasting_objects, stop_collecting
     from catalog_pipeline.fetch_process import FetchProcess
     from catalog_pipeline.pipeline.http import HttpPolicy
     from catalog_pipeline.settings import load_settings
@@ -188,6 +189,7 @@ def worker_main(report_fd: int) -> int:
     # is often the sync's longest path. Its runs wait for the router's anyway. They run in a child
     # process, forked now while this one has a single thread, where this one's runs never hold
     # them up (fetch_process.py).
+    set_aside_lasting_objects()  # what the fetch children inherit: their collectors never walk it
     fetching = FetchProcess(
         [] if assignment["from_archive"] else assignment["providers"], HttpPolicy(), settings,
         max_workers=assignment["parallel_fetches"], close_in_child=(report_fd,),
@@ -201,6 +203,8 @@ def worker_main(report_fd: int) -> int:
     catalog_db = CatalogDatabase(url=assignment.get("database_url") or settings.database_url)
     definitions = defs()
     with fetching, open_instance(say=lambda text: None) as instance:
+        set_aside_lasting_objects()
+        stop_collecting()
         outcomes = sync_providers(
             assignment["providers"],
             instance=instance,

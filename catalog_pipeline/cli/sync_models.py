@@ -115,6 +115,7 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
     prepare_dagster_home(say=lambda text: print(text, file=sys.stderr) if args.verbose else None)
 
     # Dagster is imported only now: --help and --list-providers stay instant.
+    from catalog_pipeline.collector import set_aside_lasting_objects
     from catalog_pipeline.definitions import defs
     from catalog_pipeline.defs.resources import CatalogDatabase
     from catalog_pipeline.sync import sync_providers
@@ -124,6 +125,7 @@ def _sync(args: argparse.Namespace, settings: CatalogSettings, workers: SyncWork
         return accept_pending_changes(catalog_db, args.accept_pending)
 
     with open_instance(say=lambda text: None) as instance:
+        set_aside_lasting_objects()
         outcomes = sync_providers(
             [slug for slug in slugs if slug not in in_workers],
             instance=instance,

@@ -99,6 +99,13 @@ def canonical_models(context: dg.AssetExecutionContext, catalog_db: CatalogDatab
 _read_after_links = partial(dg.asset, group_name=GROUP, deps=[canonical_models], automation_condition=_AFTER_SYNCS)
 
 
+# What a price_discrepancies materialization keeps for the next one to reuse.
+_INPUTS_KEY = "inputs_fingerprint"
+_SUSPECTS_KEY = "suspected_unit_errors"
+_SUSPECT_ENTRIES_KEY = "suspected_unit_error_entries"
+_REUSED_KEYS = ("discrepancies", "entries", _INPUTS_KEY, _SUSPECTS_KEY, _SUSPECT_ENTRIES_KEY)
+
+
 @_read_after_links(
     kinds={"python"},
     description="Every (provider, model, price) where the provider's own price and a second source's"
@@ -144,12 +151,6 @@ def price_discrepancies(context: dg.AssetExecutionContext, catalog_db: CatalogDa
             )
         ],
     )
-
-
-_INPUTS_KEY = "inputs_fingerprint"
-_SUSPECTS_KEY = "suspected_unit_errors"
-_SUSPECT_ENTRIES_KEY = "suspected_unit_error_entries"
-_REUSED_KEYS = ("discrepancies", "entries", _INPUTS_KEY, _SUSPECTS_KEY, _SUSPECT_ENTRIES_KEY)
 
 
 def _last_metadata(context: dg.AssetExecutionContext) -> dict:

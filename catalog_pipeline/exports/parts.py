@@ -34,12 +34,12 @@ from .writer import dumps_compact
 # link of each row, hashed to 64 bits per row and summed (an aggregate in no order: no sort, no
 # string of the whole provider). A row's canonical slug never changes (respelling changes hf_id,
 # read afresh).
-_FINGERPRINTS_OF_PROVIDERS = (
+_FINGERPRINTS_SQL = (
     "SELECT p.slug, count(*), count(*) || ':' || sum(hashtextextended(concat(m.id, '|', m.content_hash, '|',"
     " m.price_observed_at, '|', m.canonical_model_id, '|', m.match_method, '|', m.match_confidence), 0))"
     " FROM models m JOIN providers p ON p.id = m.provider_id WHERE m.is_active {} GROUP BY p.slug ORDER BY p.slug"
 )
-_FINGERPRINTS, _FINGERPRINTS_OF = (text(_FINGERPRINTS_OF_PROVIDERS.format(where)) for where in ("", "AND p.slug = ANY(:slugs)"))
+_FINGERPRINTS, _FINGERPRINTS_OF = (text(_FINGERPRINTS_SQL.format(where)) for where in ("", "AND p.slug = ANY(:slugs)"))
 # The canonical models' slugs and Hugging Face ids, which the `canonical_models` section also shows.
 _CANONICAL_FINGERPRINT = text(
     "SELECT count(*) || ':' || coalesce(sum(hashtextextended(concat(slug, '|', hf_id), 0)), 0) FROM canonical_models"
