@@ -87,23 +87,27 @@ def update_models(
 @contextmanager
 def planner_without(conn: Connection, *methods: str) -> Iterator[None]:
     """PostgreSQL: the statements run within are planned without these methods (`hashjoin`,
-    `bitmapscan`, ...). Left as it was after a failure: the transaction is then rolled back, and
-    the settings with it."""
-    for method in methods:
+    `bitmapscan`, ...); elsewhere they run as planned. Left as it was after a failure: the
+    transaction is then rolled back, and the settings with it."""
+    postgresql = conn.dialect.name == "postgresql"
+    for method in methods if postgresql else ():
         conn.exec_driver_sql(f"SET LOCAL enable_{method} = off")
     yield
-    for method in methods:
+    for method in methods if postgresql else ():
         conn.exec_driver_sql(f"RESET enable_{method}")
 
 
 @contextmanager
 def scanned_in_parallel(conn: Connection) -> Iterator[None]:
     """PostgreSQL: a scan within may be shared with parallel workers however many rows the planner
-    expects it to return (it prices each row a worker hands back, `parallel_tuple_cost`). Left as
-    it was after a failure, as `planner_without`."""
-    conn.exec_driver_sql("SET LOCAL parallel_tuple_cost = 0")
+    expects it to return (it prices each row a worker hands back, `parallel_tuple_cost`);
+    elsewhere nothing changes. Left as it was after a failure, as `planner_without`."""
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
+        conn.exec_driver_sql("SET LOCAL parallel_tuple_cost = 0")
     yield
-    conn.exec_driver_sql("RESET parallel_tuple_cost")
+    if postgresql:
+        conn.exec_driver_sql("RESET parallel_tuple_cost")
 
 
 def joined_by_index(conn: Connection):

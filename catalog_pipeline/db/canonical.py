@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -206,7 +205,7 @@ def rebuild_links(engine: Engine, run_id: str | None = None, *, full: bool = Fal
     with collector_paused(), engine.begin() as conn:
         # PostgreSQL: the whole table is read for the few stale rows; the planner, taking the filter
         # for most of it, scanned alone (seen here: 0.29 s, in parallel 0.16 s at 420,000 rows).
-        with scanned_in_parallel(conn) if conn.dialect.name == "postgresql" else nullcontext():
+        with scanned_in_parallel(conn):
             stale = _catalog_rows(conn, None if full else _is_stale(prefix))
         grouped = {item.row.id: strong_and_group(item.row) for item in stale}  # computed once, planned below
         planned_keys = {row_id: prefix + name for row_id, (_, name) in grouped.items()}
@@ -270,7 +269,7 @@ _GROUPS_READ_BY_KEY = 50_000
 def _rows_in_groups(conn: Connection, keys: list[str]) -> list["_Stored"]:
     # PostgreSQL: through the link key's index. With statistics a first sync has outgrown, the
     # planner scanned the whole table for 20,000 keys (seen here: 0.2-0.26 s against 0.05 s).
-    with planner_without(conn, "seqscan") if conn.dialect.name == "postgresql" else nullcontext():
+    with planner_without(conn, "seqscan"):
         return [item for batch in batches(conn, keys) for item in _catalog_rows(conn, one_of(conn, models.c.link_key, batch))]
 
 
@@ -291,8 +290,7 @@ def _link_summary(conn: Connection, examples: int) -> LinkReport:
     # PostgreSQL: along the primary key until enough are found. With statistics that lag behind a
     # first sync the planner fetched every unlinked row and sorted them (seen here: 0.33 s against
     # 0.04 s at 420,000 rows).
-    postgresql = conn.dialect.name == "postgresql"
-    with planner_without(conn, "bitmapscan", "sort") if postgresql else nullcontext():
+    with planner_without(conn, "bitmapscan", "sort"):
         shown = conn.execute(first_unlinked).all()
     return LinkReport(
         linked={method: linked for method, linked, _ in by_method if linked},
