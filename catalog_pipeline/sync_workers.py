@@ -230,7 +230,7 @@ def _spell_export_parts_ahead(definitions, catalog_db, instance, outcomes: list[
     of fal's); parts spelled for links that then moved are simply not used."""
     import dagster as dg
 
-    from catalog_pipeline.exports import FORMATS, spell_parts_ahead
+    from catalog_pipeline.exports import spell_parts_ahead
     from catalog_pipeline.sync import changed_rows
 
     changed = {outcome.run_id: outcome.slug for outcome in outcomes if outcome.status == "ok" and changed_rows(outcome)}
@@ -239,10 +239,7 @@ def _spell_export_parts_ahead(definitions, catalog_db, instance, outcomes: list[
     try:
         runs = instance.get_run_records(dg.RunsFilter(run_ids=list(changed)))
         last = max(runs, key=lambda record: record.end_time or 0).dagster_run.run_id
-        export = definitions.resources["catalog_export_files"]
-        paths = {fmt: export.path_for(fmt) for fmt in FORMATS}
-        for path in paths.values():
-            path.parent.mkdir(parents=True, exist_ok=True)  # as the export does: none may have run yet
+        paths = definitions.resources["catalog_export_files"].prepared_paths()  # none may have been exported yet
         spell_parts_ahead(catalog_db.engine(), paths, changed[last])
     except Exception as exc:  # noqa: BLE001 - only time is lost: the export spells them itself, and says what fails
         logging.getLogger(__name__).debug("export parts not spelled ahead: %s", type(exc).__name__)

@@ -45,6 +45,12 @@ class CatalogExport(dg.ConfigurableResource):
         directory = Path(chosen) if chosen else DEFAULT_DATA_DIR / "exports"
         return directory.expanduser() / FILE_NAMES[fmt]
 
+    def prepared_paths(self) -> dict[str, Path]:
+        """Every format's file, its directory made if missing."""
+        paths = {fmt: self.path_for(fmt) for fmt in FORMATS}
+        for path in paths.values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return paths
 
 
 def _warning(
@@ -169,9 +175,7 @@ def _last_metadata(context: dg.AssetExecutionContext) -> dict:
     description="The active catalog as LiteLLM's model_prices_and_context_window.json and as the catalog's own JSON.",
 )
 def catalog_export(catalog_db: CatalogDatabase, catalog_export_files: CatalogExport) -> dg.MaterializeResult:
-    paths = {fmt: catalog_export_files.path_for(fmt) for fmt in FORMATS}
-    for path in paths.values():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    paths = catalog_export_files.prepared_paths()
     written = export_catalogs(catalog_db.engine(), paths)
     metadata = {}
     for fmt, path in paths.items():
