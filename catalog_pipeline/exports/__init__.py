@@ -3,10 +3,11 @@ that parses back (with `json.loads(..., parse_float=Decimal)`) to exactly the st
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from catalog_pipeline.collector import collector_paused
 
@@ -37,19 +38,24 @@ def export_catalogs(engine: Engine, outputs: dict[str, Path]) -> dict[str, int]:
             raise ExportError(f"{output} is a directory; give a file name")
         if not Path(output).parent.is_dir():
             raise ExportError(f"{Path(output).parent} does not exist")
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":  # the fingerprints and the rows of one snapshot
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with collector_paused(), conn.begin():
-            written = write_exports(conn, {fmt: Path(output) for fmt, output in outputs.items()})
+    with _one_snapshot(engine) as conn:
+        written = write_exports(conn, {fmt: Path(output) for fmt, output in outputs.items()})
     return {fmt: written for fmt in outputs}
 
 
 def spell_parts_ahead(engine: Engine, outputs: dict[str, Path], slug: str) -> bool:
     """The provider's parts of the export files (parts.py) spelled now from its rows as they stand,
     unless kept already, so that the next export of those rows copies them. True when spelled."""
+    with _one_snapshot(engine) as conn:
+        return spell_ahead(conn, {fmt: Path(output) for fmt, output in outputs.items()}, slug)
+
+
+@contextmanager
+def _one_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose reads see one snapshot on PostgreSQL (the fingerprints and the rows they
+    describe), with the collector paused."""
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":  # the fingerprint and the rows of one snapshot
+        if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with collector_paused(), conn.begin():
-            return spell_ahead(conn, {fmt: Path(output) for fmt, output in outputs.items()}, slug)
+            yield conn
