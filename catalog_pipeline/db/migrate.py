@@ -113,11 +113,49 @@ def schema_differences(engine: Engine) -> list:
             },
         )
         differences = compare_metadata(context, metadata_obj)
+        differences += _index_kind_differences(conn, metadata_obj)  # autogenerate compares only columns
         if conn.dialect.name == "postgresql":  # autogenerate does not compare them
             differences += _storage_parameter_differences(conn, metadata_obj)
     if triggers is None:
         return differences
     return [d for d in differences if not (d[0] == "add_fk" and _checked_per_statement(d[1], triggers))]
+
+
+def _index_kind_differences(conn: Connection, metadata_obj) -> list:
+    """("index_kind", index, in schema.py, in the database) for each index whose access method
+    (PostgreSQL: btree, brin, ...) or predicate (a partial index's WHERE) differs."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        found = {
+            name: (method, _bare(predicate))
+            for name, method, predicate in conn.exec_driver_sql(
+                "SELECT c.relname, am.amname, pg_get_expr(i.indpred, i.indrelid) FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam"
+                " WHERE c.relnamespace = current_schema()::regnamespace"
+            )
+        }
+    else:
+        found = {
+            name: ("btree", _bare(sql.split(" WHERE ", 1)[1]) if " WHERE " in sql else None)
+            for name, sql in conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        }
+    differences = []
+    for table in metadata_obj.tables.values():
+        for index in table.indexes:
+            options = index.dialect_options[dialect] if dialect in ("postgresql", "sqlite") else {}
+            predicate = options.get("where")
+            wanted = (
+                (options.get("using") if dialect == "postgresql" else None) or "btree",
+                _bare(str(predicate.compile(dialect=conn.dialect)).replace(f"{table.name}.", "")) if predicate is not None else None,
+            )
+            if index.name in found and found[index.name] != wanted:
+                differences.append(("index_kind", index.name, wanted, found[index.name]))
+    return differences
+
+
+def _bare(predicate: str | None) -> str | None:
+    """A predicate's text without parentheses, spacing or case, as either side spells it."""
+    return None if predicate is None else "".join(predicate.replace("(", "").replace(")", "").split()).lower()
 
 
 def _storage_parameter_differences(conn: Connection, metadata_obj) -> list:

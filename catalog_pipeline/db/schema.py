@@ -166,9 +166,12 @@ models = Table(
     UniqueConstraint("provider_id", "provider_model_id", name="uq_models_provider_model"),
     postgresql_with={"fillfactor": UPDATED_IN_PLACE["models"]},
 )
-Index("ix_models_provider_active", models.c.provider_id, models.c.is_active)
-Index("ix_models_canonical_model", models.c.canonical_model_id)
-Index("ix_models_link_key", models.c.link_key)
+# Lookups by provider go through uq_models_provider_model. The link columns are NULL until the
+# link refresh fills them: only rows that have one are indexed (revision 0009).
+_linked = models.c.canonical_model_id.is_not(None)
+Index("ix_models_canonical_model", models.c.canonical_model_id, postgresql_where=_linked, sqlite_where=_linked)
+_planned = models.c.link_key.is_not(None)
+Index("ix_models_link_key", models.c.link_key, postgresql_where=_planned, sqlite_where=_planned)
 
 # Every fetched model list, as received, so any sync can be re-derived without the provider.
 raw_model_lists = Table(
@@ -229,5 +232,6 @@ catalog_changes = Table(
     Column("run_id", String(64)),
     Column("changed_at", Timestamp, nullable=False),
 )
-Index("ix_catalog_changes_changed_at", catalog_changes.c.changed_at)
+# Appended in time order: on PostgreSQL a BRIN index of time ranges, not an entry per change (revision 0009).
+Index("ix_catalog_changes_changed_at", catalog_changes.c.changed_at, postgresql_using="brin")
 Index("ix_catalog_changes_provider", catalog_changes.c.provider_id, catalog_changes.c.id)
