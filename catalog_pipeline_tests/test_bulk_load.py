@@ -8,7 +8,7 @@ agreeing with the frame's.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timezone
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from catalog_pipeline.db.engine import catalog_engine
 from catalog_pipeline.db.load import _Listed, load_provider_models
 from catalog_pipeline.db.row_text import HASHED_COLUMNS, content_hash
-from catalog_pipeline.db.schema import catalog_changes, model_price_history, models
+from catalog_pipeline.db.schema import catalog_changes, model_price_history, models, providers
 from catalog_pipeline.pipeline.records import MODEL_FRAME_DTYPES, ModelRecord, records_to_frame
 from catalog_pipeline.providers import adapter_for
 
@@ -106,6 +106,43 @@ def test_a_first_load_opens_one_price_period_per_model(catalog_url: str) -> None
     assert all(p.valid_to is None for p in periods)
     assert {p.provider_model_id: p.pricing_prompt for p in periods}["esc/back\\slash\ttab\nnewline\rcr"] == Decimal("0.00000125")
     assert added == 3
+
+
+def _utc(value):
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _times(conn, table, *columns) -> set:
+    return {tuple(_utc(v) for v in row) for row in conn.execute(select(*(table.c[c] for c in columns))).all()}
+
+
+def test_every_time_a_load_writes_is_the_load_s_own(catalog_url: str) -> None:
+    """One time per load in every row it writes: the rows it adds (on PostgreSQL their four times
+    are the server's default, the transaction's time), their price periods, changes and the
+    provider's last sync."""
+    first = _load(catalog_url, AWKWARD)
+    engine = catalog_engine(catalog_url)
+    with engine.connect() as conn:
+        added = conn.execute(select(models.c.first_seen_at, models.c.last_seen_at, models.c.created_at, models.c.updated_at)).all()
+        assert {_utc(v) for row in added for v in row} == {first.synced_at}
+        assert _times(conn, models, "deactivated_at") == {(None,), (first.synced_at,)}  # plain/inactive, listed inactive
+        assert _times(conn, model_price_history, "valid_from") == {(first.synced_at,)}
+        assert _times(conn, catalog_changes, "changed_at") == {(first.synced_at,)}
+        assert _times(conn, providers, "last_synced_at") == {(first.synced_at,)}
+
+    later = _load(catalog_url, [*AWKWARD[:1], ModelRecord(provider_model_id="plain/none", model_name="Now named"), *AWKWARD[2:],
+                                 ModelRecord(provider_model_id="plain/new")])
+    assert later.synced_at > first.synced_at
+    with engine.connect() as conn:
+        rows = {row.provider_model_id: row for row in conn.execute(select(models)).all()}
+        assert {_utc(rows["plain/new"].__getattribute__(c)) for c in ("first_seen_at", "last_seen_at", "created_at", "updated_at")} == {later.synced_at}
+        renamed = rows["plain/none"]
+        assert (_utc(renamed.first_seen_at), _utc(renamed.created_at)) == (first.synced_at, first.synced_at)
+        assert (_utc(renamed.last_seen_at), _utc(renamed.updated_at)) == (later.synced_at, later.synced_at)
+        assert _times(conn, catalog_changes, "changed_at") == {(first.synced_at,), (later.synced_at,)}
+        assert _times(conn, providers, "last_synced_at") == {(later.synced_at,)}
 
 
 def test_the_hash_of_one_row_is_the_hash_of_that_row_in_a_frame() -> None:

@@ -24,12 +24,14 @@ _TIMESTAMPS = ("first_seen_at", "last_seen_at", "created_at", "updated_at")
 
 
 def insert_models(conn: Connection, listed: "_Listed", positions: list[int], provider_id: int, now: datetime) -> None:
-    """Insert the listed rows at `positions` as new models, first seen `now`."""
+    """Insert the listed rows at `positions` as new models, first seen `now` (on PostgreSQL, the
+    time of `conn`'s transaction: there the four times are left to their default, `now()`,
+    revision 0010, which the server need not parse from every row)."""
     if not positions:
         return
     if conn.dialect.name == "postgresql":
         columns = [*MODEL_COLUMNS, "content_hash", "list_fingerprint", "deactivated_at", "price_observed_at"]
-        constants = "\t".join([str(provider_id), *(now.isoformat() for _ in _TIMESTAMPS)])
+        constants = str(provider_id)
         deactivated = [NULL if active else now.isoformat() for active in listed.is_active]
         if listed.texts:
             chunks = iter([copy_lines({**listed.texts, "deactivated_at": deactivated}, columns, positions, suffix=constants)])
@@ -41,7 +43,7 @@ def insert_models(conn: Connection, listed: "_Listed", positions: list[int], pro
                 )
                 for start in range(0, len(positions), _COPY_CHUNK)
             )
-        copy_text(conn, "models", [*columns, "provider_id", *_TIMESTAMPS], chunks)
+        copy_text(conn, "models", [*columns, "provider_id"], chunks)
         return
     rows = [
         {**row, "provider_id": provider_id, "deactivated_at": None if row["is_active"] else now, **dict.fromkeys(_TIMESTAMPS, now)}

@@ -116,6 +116,8 @@ def _load(
     if not postgresql:
         listed.fingerprints  # SQLite's write lock admits one writer: taken before it
     with engine.connect() as conn, conn.begin() as transaction:
+        if postgresql:  # the time new rows take by default (revision 0010): every time the load writes is the same
+            now = listed.now = conn.exec_driver_sql("SELECT now()").scalar_one().astimezone(timezone.utc)
         provider_id, last_synced_at, digest_before = _lock_provider(conn, spec, now)
         # Below this many rows the threads' hand-offs cost more than Python and the server gain.
         beside = postgresql and len(frame) >= _SIDE_BY_SIDE_ROWS

@@ -137,6 +137,8 @@ models = Table(
     Column("supports_reasoning", Boolean),
     Column("is_active", Boolean, nullable=False, default=True),
     Column("health_status", String(32)),
+    # PostgreSQL: first_seen_at, last_seen_at, created_at and updated_at default to now(), the
+    # transaction's time, which a load takes as its own; its COPY leaves them out (revision 0010).
     Column("first_seen_at", Timestamp, nullable=False),
     Column("last_seen_at", Timestamp, nullable=False),
     Column("deactivated_at", Timestamp),
