@@ -64,17 +64,23 @@ def update_models(
         return
     touched = {} if now is None else {"updated_at": now, "last_seen_at": now}
     if conn.dialect.name == "postgresql":
-        # Stage the new values with COPY, then one UPDATE .. FROM: no statement per row.
+        # Stage the new values with COPY, then one UPDATE .. FROM: no statement per row. The
+        # statements around the COPY go in two round trips (no parameters: the time is a literal
+        # of our own), each of which may wait for the interpreter while the load's Python runs.
         selected = ", ".join(["id", *columns])
-        conn.exec_driver_sql(f"CREATE TEMP TABLE model_updates ON COMMIT DROP AS SELECT {selected} FROM models WITH NO DATA")
         # Keyed, so the join is linear whatever the planner believes about `models` (statistics
         # lag behind a first load).
-        conn.exec_driver_sql("ALTER TABLE model_updates ADD PRIMARY KEY (id)")
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE model_updates ON COMMIT DROP AS SELECT {selected} FROM models WITH NO DATA;"
+            " ALTER TABLE model_updates ADD PRIMARY KEY (id)"
+        )
         copy_text(conn, "model_updates", ["id", *columns], _staged_text(rows, columns, texts or {}))
-        assignments = ", ".join([*(f"{c} = u.{c}" for c in columns), *(f"{c} = %(now)s" for c in touched)])
-        with joined_by_index(conn):  # a slice of updates is not worth a scan of every model
-            conn.exec_driver_sql(f"UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id", {"now": now} if touched else ())
-        conn.exec_driver_sql("DROP TABLE model_updates")
+        assignments = ", ".join([*(f"{c} = u.{c}" for c in columns), *(f"{c} = '{now.isoformat()}'::timestamptz" for c in touched)])
+        # A slice of updates is not worth a scan of every model: joined through the key (`joined_by_index`).
+        conn.exec_driver_sql(
+            f"{_JOINED_BY_INDEX}; UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id;"
+            f" {_AS_PLANNED}; DROP TABLE model_updates"
+        )
         return
     statement = (
         update(models)
@@ -112,11 +118,17 @@ def scanned_in_parallel(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql("RESET parallel_tuple_cost")
 
 
+_JOINS_BY_INDEX_ONLY = ("hashjoin", "mergejoin")
+# `joined_by_index` as statements to send with others in one round trip.
+_JOINED_BY_INDEX = "; ".join(f"SET LOCAL enable_{method} = off" for method in _JOINS_BY_INDEX_ONLY)
+_AS_PLANNED = "; ".join(f"RESET enable_{method}" for method in _JOINS_BY_INDEX_ONLY)
+
+
 def joined_by_index(conn: Connection):
     """PostgreSQL: the statements run within join row by row through an index, never by hashing
     (or sorting) a whole table: the planner's choice for a few thousand rows of a large table, and
     whenever its statistics lag behind a first load."""
-    return planner_without(conn, "hashjoin", "mergejoin")
+    return planner_without(conn, *_JOINS_BY_INDEX_ONLY)
 
 
 def batches(conn: Connection, values: list[Any]) -> Iterator[list[Any]]:

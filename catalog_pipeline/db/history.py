@@ -49,12 +49,17 @@ def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id
     one with the prices now stored. By id, so the plan stays linear even while the planner's
     statistics still describe the table before a first load."""
     for chunk in batches(conn, model_ids):
-        conn.execute(
+        close = (
             update(model_price_history)
             .where(model_price_history.c.valid_to.is_(None), one_of(conn, model_price_history.c.model_id, chunk))
             .values(valid_to=now)
         )
-        conn.execute(_insert_current(now, run_id, one_of(conn, models.c.id, chunk)))
+        reopen = _insert_current(now, run_id, one_of(conn, models.c.id, chunk))
+        if conn.dialect.name == "postgresql":  # one statement, one round trip: the new periods are not among those it closes
+            conn.execute(reopen.add_cte(close.cte("closed")))
+        else:
+            conn.execute(close)
+            conn.execute(reopen)
 
 
 def _insert_current(now: datetime, run_id: str | None, *where):

@@ -372,7 +372,8 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
 
 
 def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
-    """Id, list fingerprint and activity of every catalog row of the provider, indexed by provider_model_id."""
+    """Id (`models.id`), list fingerprint and activity of every catalog row of the provider,
+    indexed by provider_model_id."""
     # The driver's cursor: plain tuples, no Row object per model. PostgreSQL sends three arrays,
     # which psycopg reads in C: half the time of a tuple per model.
     with closing(conn.connection.dbapi_connection.cursor()) as cursor:
@@ -381,24 +382,29 @@ def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
             # its order: `_Match` then needs no hash table (only the aggregates' alignment is
             # guaranteed; an order that differs only costs that shortcut).
             cursor.execute(
-                "SELECT array_agg(provider_model_id), array_agg(list_fingerprint), array_agg(is_active) FROM"
-                " (SELECT provider_model_id, list_fingerprint, is_active FROM models WHERE provider_id = %s ORDER BY id) AS stored",
+                "SELECT array_agg(provider_model_id), array_agg(id), array_agg(list_fingerprint), array_agg(is_active) FROM"
+                " (SELECT provider_model_id, id, list_fingerprint, is_active FROM models WHERE provider_id = %s ORDER BY id) AS stored",
                 (provider_id,),
             )
-            ids, fingerprints, active = (column or [] for column in cursor.fetchone())
+            ids, row_ids, fingerprints, active = (column or [] for column in cursor.fetchone())
         else:
-            cursor.execute("SELECT provider_model_id, list_fingerprint, is_active FROM models WHERE provider_id = ?", (provider_id,))
+            cursor.execute("SELECT provider_model_id, id, list_fingerprint, is_active FROM models WHERE provider_id = ?", (provider_id,))
             rows = cursor.fetchall()
-            ids, fingerprints, active = zip(*rows) if rows else ((), (), ())
+            ids, row_ids, fingerprints, active = zip(*rows) if rows else ((), (), (), ())
     return pd.DataFrame(
         # Int64: exact 64-bit values, NULL as NA (a float column would round them)
-        {"list_fingerprint": pd.array(fingerprints, dtype="Int64"), "is_active": np.array(active, dtype=bool)},
+        {
+            "id": np.array(row_ids, dtype=np.int64),
+            "list_fingerprint": pd.array(fingerprints, dtype="Int64"),
+            "is_active": np.array(active, dtype=bool),
+        },
         index=pd.Index(ids, dtype=object, name="provider_model_id"),
     )
 
 
-def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Full content of the given models, for the rows whose fingerprint or activity differs."""
+def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str], row_ids: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Full content of the given models (by provider_model_id, and on PostgreSQL by their
+    `models.id`, `row_ids`), for the rows whose fingerprint or activity differs."""
     columns = [models.c.id, models.c.provider_model_id, models.c.content_hash, models.c.list_fingerprint, models.c.deactivated_at, models.c.price_observed_at, *(models.c[c] for c in CONTENT_COLUMNS)]
     names = [column.name for column in columns]
     if conn.dialect.name != "postgresql":
@@ -408,9 +414,11 @@ def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str]) -> di
         return {row[1]: dict(zip(names, row)) for row in rows}
     # psycopg's own types are the catalog's (no Row per model); JSON comes as text, parsed here.
     selected = [f"{name}::text" if name in JSON_COLUMNS else name for name in names]
+    # By the primary key, sent as an array's text: no dumper per id, an integer compared per probe.
     with closing(conn.connection.dbapi_connection.cursor()) as cursor:
         cursor.execute(
-            f"SELECT {', '.join(selected)} FROM models WHERE provider_id = %s AND provider_model_id = ANY(%s)", (provider_id, model_ids)
+            f"SELECT {', '.join(selected)} FROM models WHERE provider_id = %s AND id = ANY(%s::bigint[])",
+            (provider_id, "{" + ",".join(map(str, row_ids.tolist())) + "}"),
         )
         rows = cursor.fetchall()
     stored = {row[1]: dict(zip(names, row)) for row in rows}
@@ -472,7 +480,8 @@ def _diff(
     differing_ids = listed.ids[differing].tolist()
     size = max(_DIFF_SLICE, -(-len(differing) // 2))
     slices = [differing[start : start + size] for start in range(0, len(differing), size)] or [[]]
-    with (in_background if beside and differing else _at_once)(_stored_rows, conn, provider_id, differing_ids) as old_rows_later:
+    differing_rows = stored["id"].to_numpy()[at[differing]]
+    with (in_background if beside and differing else _at_once)(_stored_rows, conn, provider_id, differing_ids, differing_rows) as old_rows_later:
         listed.spell_rows(sorted(inserts + slices[0]))  # while the server reads the old rows
         old_rows = old_rows_later()
     if write and inserts:
