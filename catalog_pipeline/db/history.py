@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, u
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
-from .bulk_write import batches, one_of
+from .bulk_write import batches, one_of, planner_without
 from .schema import model_price_history, models, providers
 
 def open_price_periods(
@@ -55,8 +55,11 @@ def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id
             .values(valid_to=now)
         )
         reopen = _insert_current(now, run_id, one_of(conn, models.c.id, chunk))
-        if conn.dialect.name == "postgresql":  # one statement, one round trip: the new periods are not among those it closes
-            conn.execute(reopen.add_cte(close.cte("closed")))
+        if conn.dialect.name == "postgresql":  # one statement: the new periods are not among those it closes
+            # Through the history's index, not a scan of every period (the planner's choice while
+            # its statistics lag behind a first load, growing with the whole history).
+            with planner_without(conn, "seqscan"):
+                conn.execute(reopen.add_cte(close.cte("closed")))
         else:
             conn.execute(close)
             conn.execute(reopen)
