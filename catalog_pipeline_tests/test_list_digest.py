@@ -89,7 +89,16 @@ def test_every_single_value_moves_the_row_fingerprint_and_the_list_digest() -> N
     assert _digest([*RECORDS[1:], RECORDS[0]]) != _digest(RECORDS)
 
 
-def test_the_same_list_again_takes_the_shortcut_and_writes_nothing(postgres_url: str, monkeypatch) -> None:
+@pytest.fixture(params=["one after the other", "side by side"])
+def reads(request, monkeypatch) -> str:
+    """How the load reads the rows' state: on its own thread (a short list), or from the same pass
+    as the stored fingerprints, beside fingerprinting the list (as for 10,000 rows or more)."""
+    if request.param == "side by side":
+        monkeypatch.setattr(load_module, "_SIDE_BY_SIDE_ROWS", 0)
+    return request.param
+
+
+def test_the_same_list_again_takes_the_shortcut_and_writes_nothing(postgres_url: str, monkeypatch, reads) -> None:
     _load(postgres_url)
     before = every_table(postgres_url)
     _no_row_by_row_diff(monkeypatch)
@@ -102,7 +111,7 @@ def test_the_same_list_again_takes_the_shortcut_and_writes_nothing(postgres_url:
     assert dry.diff.counts() == _unchanged(len(RECORDS)) and every_table(postgres_url) == after
 
 
-def test_a_row_written_by_another_writer_is_diffed_in_full(postgres_url: str) -> None:
+def test_a_row_written_by_another_writer_is_diffed_in_full(postgres_url: str, reads) -> None:
     """Another writer clears the row's list fingerprint (db/fingerprint.py); here it also leaves a
     wrong content hash, which only the diff of that row can put right."""
     _load(postgres_url)

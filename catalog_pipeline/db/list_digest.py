@@ -35,10 +35,17 @@ def catalog_state(conn: Connection, provider_id: int) -> str:
     gives it a new `xmin`; nothing else does (freezing keeps it since PostgreSQL 9.4). A dump and
     restore rewrites them all: the next load then only misses the shortcut."""
     count, total = conn.exec_driver_sql(
-        "SELECT count(*), coalesce(sum(hashint8extended(xmin::text::bigint, id)), 0)"
-        " FROM models WHERE provider_id = %(provider_id)s",
-        {"provider_id": provider_id},
+        f"SELECT {STATE_AGGREGATES} FROM models WHERE provider_id = %(provider_id)s", {"provider_id": provider_id}
     ).one()
+    return state_text(count, total)
+
+
+# The rows' state as aggregates over `models` rows (with their system column `xmin`): a reader
+# that scans the provider's rows anyway takes it in the same pass (db/load.py).
+STATE_AGGREGATES = "count(*), coalesce(sum(hashint8extended(xmin::text::bigint, id)), 0)"
+
+
+def state_text(count: int, total) -> str:
     return f"{count}:{total}"
 
 

@@ -40,7 +40,7 @@ from .changes import record_load_changes, spell_load_changes
 from .fingerprint import row_fingerprints
 from .history import open_first_periods, open_new_periods, reopen_periods
 from .jsonable import jsonable, loads_stored, stored_json
-from .list_digest import catalog_state, fingerprints_digest, list_digest
+from .list_digest import STATE_AGGREGATES, catalog_state, fingerprints_digest, list_digest, state_text
 from .price_holds import HeldChange, replace_pending, suspicious_changes
 from .row_text import CONTENT_COLUMNS, HASHED_COLUMNS, JSON_COLUMNS, NULL, content_hash, frame_text, row_hashes, value_text
 from .schema import models, providers
@@ -135,7 +135,7 @@ def _load(
         if _same_list_on_same_rows(digest, state, digest_before):
             return _unchanged(conn, transaction, provider_id, len(frame), now, dry_run)
         if stored is None:
-            stored = _stored_models(conn, provider_id)
+            stored, _ = _stored_models(conn, provider_id)
         match = _Match.of(stored, listed)
         shrink = None if force else deactivation_guard_reason(spec.slug, stored, listed, match)
         spelled_changes = None
@@ -176,9 +176,10 @@ def _at_once(read: Callable[..., Any], *args: Any):
 
 def _stored_state(conn: Connection, provider_id: int, with_state: bool) -> tuple[str | None, pd.DataFrame]:
     """The rows' state (`list_digest.catalog_state`, when a list digest could match it) and the
-    stored fingerprints. Both are read in one go: when the list turns out to be the same, the
+    stored fingerprints, from one pass over the rows: when the list turns out to be the same, the
     fingerprints are dropped, but they cost the server its other core, not the load its time."""
-    return (catalog_state(conn, provider_id) if with_state else None), _stored_models(conn, provider_id)
+    stored, state = _stored_models(conn, provider_id, with_state)
+    return state, stored
 
 
 def _same_list_on_same_rows(digest: str | None, state: str | None, digest_before: str | None) -> bool:
@@ -371,9 +372,11 @@ def _lock_provider(conn: Connection, spec: ProviderSpec, now: datetime) -> tuple
     return row["id"], row["last_synced_at"], row["list_digest"]
 
 
-def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
+def _stored_models(conn: Connection, provider_id: int, with_state: bool = False) -> tuple[pd.DataFrame, str | None]:
     """Id (`models.id`), list fingerprint and activity of every catalog row of the provider,
-    indexed by provider_model_id."""
+    indexed by provider_model_id; `with_state` (PostgreSQL), the rows' state as well
+    (`list_digest.catalog_state`), else None."""
+    state = None
     # The driver's cursor: plain tuples, no Row object per model. PostgreSQL sends three arrays,
     # which psycopg reads in C: half the time of a tuple per model.
     with closing(conn.connection.dbapi_connection.cursor()) as cursor:
@@ -382,16 +385,19 @@ def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
             # its order: `_Match` then needs no hash table (only the aggregates' alignment is
             # guaranteed; an order that differs only costs that shortcut).
             cursor.execute(
-                "SELECT array_agg(provider_model_id), array_agg(id), array_agg(list_fingerprint), array_agg(is_active) FROM"
-                " (SELECT provider_model_id, id, list_fingerprint, is_active FROM models WHERE provider_id = %s ORDER BY id) AS stored",
+                "SELECT array_agg(provider_model_id), array_agg(id), array_agg(list_fingerprint), array_agg(is_active)"
+                f"{', ' + STATE_AGGREGATES if with_state else ''} FROM (SELECT provider_model_id, id, list_fingerprint,"
+                f" is_active{', xmin' if with_state else ''} FROM models WHERE provider_id = %s ORDER BY id) AS stored",
                 (provider_id,),
             )
-            ids, row_ids, fingerprints, active = (column or [] for column in cursor.fetchone())
+            ids, row_ids, fingerprints, active, *aggregates = cursor.fetchone()
+            ids, row_ids, fingerprints, active = (column or [] for column in (ids, row_ids, fingerprints, active))
+            state = state_text(*aggregates) if with_state else None
         else:
             cursor.execute("SELECT provider_model_id, id, list_fingerprint, is_active FROM models WHERE provider_id = ?", (provider_id,))
             rows = cursor.fetchall()
             ids, row_ids, fingerprints, active = zip(*rows) if rows else ((), (), (), ())
-    return pd.DataFrame(
+    stored = pd.DataFrame(
         # Int64: exact 64-bit values, NULL as NA (a float column would round them)
         {
             "id": np.array(row_ids, dtype=np.int64),
@@ -400,6 +406,7 @@ def _stored_models(conn: Connection, provider_id: int) -> pd.DataFrame:
         },
         index=pd.Index(ids, dtype=object, name="provider_model_id"),
     )
+    return stored, state
 
 
 def _stored_rows(conn: Connection, provider_id: int, model_ids: list[str], row_ids: np.ndarray) -> dict[str, dict[str, Any]]:
