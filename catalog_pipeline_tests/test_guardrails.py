@@ -191,7 +191,7 @@ def test_sigkill_in_the_middle_of_a_bulk_update_leaves_the_provider_as_before(po
             rewritten = watcher.execute(
                 "SELECT (SELECT count(*) FROM models WHERE xmax = a.backend_xid) FROM pg_stat_activity a"
                 " WHERE a.application_name = 'catalog_load_worker' AND a.state = 'active'"
-                " AND a.query ILIKE 'UPDATE models%' AND a.wait_event_type = 'Lock'"
+                " AND a.query ILIKE '%UPDATE models AS m SET%' AND a.wait_event_type = 'Lock'"
             ).fetchone() or time.sleep(0.02)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)

@@ -79,7 +79,7 @@ def test_only_the_rows_whose_fingerprint_moved_are_diffed_and_written(catalog_ur
     changed = [RECORDS[0], _with(RECORDS[1], description="new"), _with(RECORDS[2], pricing_prompt=Decimal("0.0000011")), *RECORDS[3:]]
     read = []
     stored_rows = load_module._stored_rows
-    monkeypatch.setattr(load_module, "_stored_rows", lambda conn, pid, ids: read.extend(ids) or stored_rows(conn, pid, ids))
+    monkeypatch.setattr(load_module, "_stored_rows", lambda conn, pid, ids, *by_key: read.extend(ids) or stored_rows(conn, pid, ids, *by_key))
     report = _load(engine, changed)
     assert sorted(read) == ["m/1", "m/2"]  # only these were read in full
     assert sorted(report.diff.updated) == ["m/1", "m/2"] and report.diff.unchanged == 4
