@@ -377,8 +377,8 @@ def _stored_models(conn: Connection, provider_id: int, with_state: bool = False)
     indexed by provider_model_id; `with_state` (PostgreSQL), the rows' state as well
     (`list_digest.catalog_state`), else None."""
     state = None
-    # The driver's cursor: plain tuples, no Row object per model. PostgreSQL sends three arrays,
-    # which psycopg reads in C: half the time of a tuple per model.
+    # The driver's cursor: plain tuples, no Row object per model. PostgreSQL sends each column as
+    # one array, which psycopg reads in C: half the time of a tuple per model.
     with closing(conn.connection.dbapi_connection.cursor()) as cursor:
         if conn.dialect.name == "postgresql":
             # In the order the rows were added, which is the list's as long as the provider keeps
