@@ -53,7 +53,7 @@ _PRICE_SET = frozenset(PRICE_COLUMNS)
 _PRICE_PROVENANCE = frozenset({*PRICE_COLUMNS, "price_source"})
 SHRINK_GUARD_RATIO = 0.5
 # Differing rows are diffed and written in two slices when there are more than this: the server
-# writes the first while Python spells and diffs the second.
+# writes the first while Python diffs the second.
 _DIFF_SLICE = 2500
 _SIDE_BY_SIDE_ROWS = 10_000
 
@@ -489,13 +489,13 @@ def _diff(
     slices = [differing[start : start + size] for start in range(0, len(differing), size)] or [[]]
     differing_rows = stored["id"].to_numpy()[at[differing]]
     with (in_background if beside and differing else _at_once)(_stored_rows, conn, provider_id, differing_ids, differing_rows) as old_rows_later:
-        listed.spell_rows(sorted(inserts + slices[0]))  # while the server reads the old rows
+        # Every row the load may write, spelled while the server reads the old rows (which takes
+        # longer than spelling one slice): later slices are then only diffed while it writes.
+        listed.spell_rows(sorted(inserts + differing))
         old_rows = old_rows_later()
     if write and inserts:
         write(insert_models, conn, listed, inserts, provider_id, now)
-    for number, positions in enumerate(slices):
-        if number:
-            listed.spell_rows(positions)
+    for positions in slices:
         part = _Plan()
         _diff_rows(diff, part, listed, positions, [old_rows[model_id] for model_id in listed.ids[positions]], now)
         if write:
