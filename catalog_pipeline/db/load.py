@@ -285,14 +285,20 @@ class _Listed:
         return row_fingerprints(self.frame)
 
     @cached_property
-    def price_observed_at(self) -> list[datetime | None]:
-        """When each row's price was seen (not needed when the list is found unchanged)."""
+    def _priced(self) -> np.ndarray:
+        """Whether each row has a price at all."""
+        return self.frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
+
+    def price_observed_at(self, positions: list[int] | slice) -> list[datetime | None]:
+        """When the price of each row at `positions` was seen (None: it has none)."""
         # When a second source saw the price, the frame says so; a provider's own price is seen now.
         observed_by_id = self.frame.attrs.get("price_observed_at") or {}
-        priced = self.frame[list(PRICE_COLUMNS)].notna().any(axis=1).to_numpy()
+        priced = self._priced[positions].tolist()
+        if not observed_by_id:
+            return [self.now if has_price else None for has_price in priced]
         return [
             observed_by_id.get(model_id, self.now) if has_price else None
-            for model_id, has_price in zip(self.frame["provider_model_id"].tolist(), priced)
+            for model_id, has_price in zip(self.ids[positions].tolist(), priced)
         ]
 
     def spell(self, start: int, stop: int) -> dict[str, list[str]]:
@@ -303,14 +309,14 @@ class _Listed:
             fingerprints = self.fingerprints[start:stop]
         else:  # a first load's slice: taken while the server parses the slice before (Python's idle otherwise)
             fingerprints = self._sliced_fingerprints[start] = row_fingerprints(part)
-        return self._text(part, fingerprints, self.price_observed_at[start:stop])
+        return self._text(part, fingerprints, self.price_observed_at(slice(start, stop)))
 
     def spell_rows(self, positions: list[int]) -> None:
         """Spell the rows at `positions` into `texts`."""
         if not positions:
             return
         texts = self._text(
-            self.frame.iloc[positions], self.fingerprints[positions], [self.price_observed_at[p] for p in positions]
+            self.frame.iloc[positions], self.fingerprints[positions], self.price_observed_at(positions)
         )
         every_row = len(positions) == len(self.frame)  # distinct positions: then 0, 1, 2, ...
         for column, values in texts.items():
@@ -335,13 +341,13 @@ class _Listed:
         hash and fingerprint."""
         values = frame_columns(self.frame.iloc[positions])
         rows = [dict(zip(MODEL_COLUMNS, row)) for row in zip(*(values[c] for c in MODEL_COLUMNS))]
-        for position, row in zip(positions, rows):
+        for position, row, observed in zip(positions, rows, self.price_observed_at(positions)):
             for column in JSON_COLUMNS:
                 row[column] = stored_json(column, row[column])
             row["position"] = position
             row["content_hash"] = self.texts["content_hash"][position]
             row["list_fingerprint"] = int(self.fingerprints[position])
-            row["price_observed_at"] = self.price_observed_at[position]
+            row["price_observed_at"] = observed
         return rows
 
 
