@@ -99,6 +99,19 @@ def test_held_and_dry_run_changes_add_no_period_until_accepted(catalog_url):
     assert len(price_history("openrouter", "m/one", database_url=catalog_url)) == 2
 
 
+def test_a_repriced_model_s_new_period_carries_its_load_s_time_and_run(catalog_url):
+    """The load closes the open period and opens one at its own time, stamped with its run id,
+    whatever that id holds (on PostgreSQL both are spelled into the statement, not bound)."""
+    engine = catalog_engine(catalog_url)
+    first = load_provider_models(engine, OPENROUTER, _frame("0.000001"), run_id="run-1")
+    odd_run = "it's a run; \\ \"quoted\" -- not SQL"
+    second = load_provider_models(engine, OPENROUTER, _frame("0.0000012"), run_id=odd_run)
+    periods = price_history("openrouter", "m/one", database_url=catalog_url)
+    assert [(p["pricing_prompt"], p["run_id"]) for p in periods] == [(Decimal("0.000001"), "run-1"), (Decimal("0.0000012"), odd_run)]
+    assert (periods[0]["valid_from"], periods[0]["valid_to"]) == (first.synced_at, second.synced_at)
+    assert (periods[1]["valid_from"], periods[1]["valid_to"]) == (second.synced_at, None)
+
+
 def test_price_at_refuses_a_time_without_a_zone(sqlite_url):
     from datetime import datetime
 

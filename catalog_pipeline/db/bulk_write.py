@@ -55,12 +55,15 @@ def insert_models(conn: Connection, listed: "_Listed", positions: list[int], pro
 
 def update_models(
     conn: Connection, rows: list[dict[str, Any]], columns: Sequence[str], now: datetime | None,
-    texts: dict[str, list[str]] | None = None,
+    texts: dict[str, list[str]] | None = None, then: str = "",
 ) -> None:
     """Set `columns` of each row (matched on `id`), and updated_at / last_seen_at = `now` unless None.
     A row with a `position` takes the COPY text of the columns it does not give from `texts` (the
-    listed frame's) there."""
+    listed frame's) there. `then` (PostgreSQL): statements without parameters sent in the same
+    round trip as the update, after it."""
     if not rows:
+        if then:
+            conn.exec_driver_sql(then)
         return
     touched = {} if now is None else {"updated_at": now, "last_seen_at": now}
     if conn.dialect.name == "postgresql":
@@ -79,7 +82,7 @@ def update_models(
         # A slice of updates is not worth a scan of every model: joined through the key (`joined_by_index`).
         conn.exec_driver_sql(
             f"{_JOINED_BY_INDEX}; UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id;"
-            f" {_AS_PLANNED}; DROP TABLE model_updates"
+            f" {_AS_PLANNED}; DROP TABLE model_updates{'; ' + then if then else ''}"
         )
         return
     statement = (

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from psycopg import sql
 from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, update
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
-from .bulk_write import batches, one_of, planner_without
+from .bulk_write import batches, one_of
 from .schema import model_price_history, models, providers
 
 def open_price_periods(
@@ -48,21 +49,36 @@ def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id
     """Models (by `models.id`) whose prices the load has just changed: close the open period, open
     one with the prices now stored. By id, so the plan stays linear even while the planner's
     statistics still describe the table before a first load."""
+    if conn.dialect.name == "postgresql":
+        if model_ids:
+            conn.exec_driver_sql(reopened_periods_text(conn, model_ids, now, run_id))
+        return
     for chunk in batches(conn, model_ids):
-        close = (
+        conn.execute(
             update(model_price_history)
             .where(model_price_history.c.valid_to.is_(None), one_of(conn, model_price_history.c.model_id, chunk))
             .values(valid_to=now)
         )
-        reopen = _insert_current(now, run_id, one_of(conn, models.c.id, chunk))
-        if conn.dialect.name == "postgresql":  # one statement: the new periods are not among those it closes
-            # Through the history's index, not a scan of every period (the planner's choice while
-            # its statistics lag behind a first load, growing with the whole history).
-            with planner_without(conn, "seqscan"):
-                conn.execute(reopen.add_cte(close.cte("closed")))
-        else:
-            conn.execute(close)
-            conn.execute(reopen)
+        conn.execute(_insert_current(now, run_id, one_of(conn, models.c.id, chunk)))
+
+
+def reopened_periods_text(conn: Connection, model_ids: list[int], now: datetime, run_id: str | None) -> str:
+    """PostgreSQL: `reopen_periods` as statements without parameters (literals of the load's own
+    values), which a caller may send in the round trip of its own (`bulk_write.update_models`)."""
+    ids = "'{" + ",".join(map(str, model_ids)) + "}'::bigint[]"
+    when = f"'{now.isoformat()}'::timestamptz"
+    run = sql.Literal(run_id).as_string(conn.connection.dbapi_connection)
+    prices = ", ".join(PRICE_COLUMNS)
+    # One statement (the new periods are not among those it closes), through the history's index,
+    # not a scan of every period: the planner's choice while its statistics lag behind a first
+    # load, and one that grows with the whole history.
+    return (
+        "SET LOCAL enable_seqscan = off;"
+        f" WITH closed AS (UPDATE model_price_history SET valid_to = {when} WHERE valid_to IS NULL AND model_id = ANY({ids}))"
+        f" INSERT INTO model_price_history (model_id, valid_from, {prices}, run_id)"
+        f" SELECT id, {when}, {prices}, {run} FROM models WHERE id = ANY({ids});"
+        " RESET enable_seqscan"
+    )
 
 
 def _insert_current(now: datetime, run_id: str | None, *where):

@@ -38,7 +38,7 @@ from .background import in_background, in_order
 from .bulk_write import batches, insert_models, one_of, update_models
 from .changes import record_load_changes, spell_load_changes
 from .fingerprint import row_fingerprints
-from .history import open_first_periods, open_new_periods, reopen_periods
+from .history import open_first_periods, open_new_periods, reopen_periods, reopened_periods_text
 from .jsonable import jsonable, loads_stored, stored_json
 from .list_digest import STATE_AGGREGATES, catalog_state, fingerprints_digest, list_digest, state_text
 from .price_holds import HeldChange, replace_pending, suspicious_changes
@@ -511,8 +511,12 @@ def _diff(
 
 def _write_slice(conn: Connection, listed: _Listed, part: _Plan, now: datetime, run_id: str | None) -> None:
     """A slice's updates, with the price periods of the rows it repriced."""
-    updates = part.updates if conn.dialect.name == "postgresql" else _with_listed_values(listed, part.updates)  # no COPY text elsewhere
-    update_models(conn, updates, part.updated_columns(), now, listed.texts)
+    if conn.dialect.name == "postgresql":  # the price periods go in the update's round trip
+        reopened = reopened_periods_text(conn, part.repriced, now, run_id) if part.repriced else ""
+        update_models(conn, part.updates, part.updated_columns(), now, listed.texts, then=reopened)
+        update_models(conn, part.rehash, _REHASHED_COLUMNS, None)
+        return
+    update_models(conn, _with_listed_values(listed, part.updates), part.updated_columns(), now)  # no COPY text here
     update_models(conn, part.rehash, _REHASHED_COLUMNS, None)
     reopen_periods(conn, part.repriced, now, run_id)
 
