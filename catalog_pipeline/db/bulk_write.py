@@ -81,8 +81,8 @@ def update_models(
         assignments = ", ".join([*(f"{c} = u.{c}" for c in columns), *(f"{c} = '{now.isoformat()}'::timestamptz" for c in touched)])
         # A slice of updates is not worth a scan of every model: joined through the key (`joined_by_index`).
         conn.exec_driver_sql(
-            f"{_JOINED_BY_INDEX}; UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id;"
-            f" {_AS_PLANNED}; DROP TABLE model_updates{'; ' + then if then else ''}"
+            planned_without(f"UPDATE models AS m SET {assignments} FROM model_updates AS u WHERE m.id = u.id", *_JOINS_BY_INDEX_ONLY)
+            + f"; DROP TABLE model_updates{'; ' + then if then else ''}"
         )
         return
     statement = (
@@ -108,6 +108,12 @@ def planner_without(conn: Connection, *methods: str) -> Iterator[None]:
         conn.exec_driver_sql(f"RESET enable_{method}")
 
 
+def planned_without(statements: str, *methods: str) -> str:
+    """PostgreSQL: `planner_without` as text around `statements` (which take no parameters), to be
+    sent with them in one round trip."""
+    return "; ".join([*(f"SET LOCAL enable_{method} = off" for method in methods), statements, *(f"RESET enable_{method}" for method in methods)])
+
+
 @contextmanager
 def scanned_in_parallel(conn: Connection) -> Iterator[None]:
     """PostgreSQL: a scan within may be shared with parallel workers however many rows the planner
@@ -122,9 +128,6 @@ def scanned_in_parallel(conn: Connection) -> Iterator[None]:
 
 
 _JOINS_BY_INDEX_ONLY = ("hashjoin", "mergejoin")
-# `joined_by_index` as statements to send with others in one round trip.
-_JOINED_BY_INDEX = "; ".join(f"SET LOCAL enable_{method} = off" for method in _JOINS_BY_INDEX_ONLY)
-_AS_PLANNED = "; ".join(f"RESET enable_{method}" for method in _JOINS_BY_INDEX_ONLY)
 
 
 def joined_by_index(conn: Connection):

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, and_, insert, literal, or_, select, u
 
 from catalog_pipeline.pipeline.records import PRICE_COLUMNS
 
-from .bulk_write import batches, one_of
+from .bulk_write import batches, one_of, planned_without
 from .schema import model_price_history, models, providers
 
 def open_price_periods(
@@ -48,11 +48,8 @@ def open_new_periods(conn: Connection, provider_id: int, provider_model_ids: lis
 def reopen_periods(conn: Connection, model_ids: list[int], now: datetime, run_id: str | None) -> None:
     """Models (by `models.id`) whose prices the load has just changed: close the open period, open
     one with the prices now stored. By id, so the plan stays linear even while the planner's
-    statistics still describe the table before a first load."""
-    if conn.dialect.name == "postgresql":
-        if model_ids:
-            conn.exec_driver_sql(reopened_periods_text(conn, model_ids, now, run_id))
-        return
+    statistics still describe the table before a first load. A load on PostgreSQL sends
+    `reopened_periods_text` in its update's round trip instead."""
     for chunk in batches(conn, model_ids):
         conn.execute(
             update(model_price_history)
@@ -72,12 +69,11 @@ def reopened_periods_text(conn: Connection, model_ids: list[int], now: datetime,
     # One statement (the new periods are not among those it closes), through the history's index,
     # not a scan of every period: the planner's choice while its statistics lag behind a first
     # load, and one that grows with the whole history.
-    return (
-        "SET LOCAL enable_seqscan = off;"
-        f" WITH closed AS (UPDATE model_price_history SET valid_to = {when} WHERE valid_to IS NULL AND model_id = ANY({ids}))"
+    return planned_without(
+        f"WITH closed AS (UPDATE model_price_history SET valid_to = {when} WHERE valid_to IS NULL AND model_id = ANY({ids}))"
         f" INSERT INTO model_price_history (model_id, valid_from, {prices}, run_id)"
-        f" SELECT id, {when}, {prices}, {run} FROM models WHERE id = ANY({ids});"
-        " RESET enable_seqscan"
+        f" SELECT id, {when}, {prices}, {run} FROM models WHERE id = ANY({ids})",
+        "seqscan",
     )
 
 

@@ -125,9 +125,11 @@ def _load(
         # slice at a time, see `_Listed.spell`); any other on PostgreSQL compares them first.
         stored = state = digest = None
         if beside:  # the server reads the rows' state and stored fingerprints while Python fingerprints the list
-            with in_background(_stored_state, conn, provider_id, digest_before is not None) as stored_later:
+            # Both from one pass over the rows: when the list turns out to be the same, the stored
+            # fingerprints are dropped, but they cost the server its other core, not the load its time.
+            with in_background(_stored_models, conn, provider_id, digest_before is not None) as stored_later:
                 digest = fingerprints_digest(listed.fingerprints) if digest_before is not None else None
-                state, stored = stored_later()
+                stored, state = stored_later()
         elif postgresql and digest_before is not None:
             digest = fingerprints_digest(listed.fingerprints)
             if digest_before.startswith(f"{digest}:"):  # the rows' state costs a pass over them: only for the same list
@@ -172,14 +174,6 @@ def _load(
 def _at_once(read: Callable[..., Any], *args: Any):
     """`in_background`'s shape for a read done there and then."""
     return nullcontext(lambda: read(*args))
-
-
-def _stored_state(conn: Connection, provider_id: int, with_state: bool) -> tuple[str | None, pd.DataFrame]:
-    """The rows' state (`list_digest.catalog_state`, when a list digest could match it) and the
-    stored fingerprints, from one pass over the rows: when the list turns out to be the same, the
-    fingerprints are dropped, but they cost the server its other core, not the load its time."""
-    stored, state = _stored_models(conn, provider_id, with_state)
-    return state, stored
 
 
 def _same_list_on_same_rows(digest: str | None, state: str | None, digest_before: str | None) -> bool:
